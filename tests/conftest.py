@@ -1,0 +1,98 @@
+"""Shared fixtures: tiny randomly initialised checkpoints built in the test, never downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    BertConfig,
+    BertTokenizerFast,
+    DistilBertConfig,
+    MPNetConfig,
+    PretrainedConfig,
+    RobertaConfig,
+)
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "a an the this that it is was are be not no very too so and but or of in on at to for with by "
+    "movie film story plot actor actors acting script director scene scenes cast characters "
+    "good great fine nice excellent wonderful brilliant superb fun funny charming moving "
+    "bad poor awful terrible horrible boring dull weak bland mess slow "
+    "love loved like liked enjoy enjoyed hate hated dislike "
+    "really quite rather just only even still never always "
+    "one two all some most more less much many every "
+    "i you he she we they me his her their its my your "
+    "what who how why where when ? . , ! ' s 's"
+).split()
+
+ARCHITECTURES = ("bert", "mpnet", "roberta", "distilbert")
+
+
+def tiny_tokenizer(directory: Path) -> BertTokenizerFast:
+    """A word-piece tokenizer over a small fixed vocabulary."""
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(SPECIAL_TOKENS + WORDS) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    tokenizer.model_max_length = 64
+    return tokenizer
+
+
+def tiny_config(arch: str, vocab_size: int, num_labels: int = 2) -> PretrainedConfig:
+    """A 2-layer, 32-wide configuration of the given architecture."""
+    labels = {"id2label": {i: name for i, name in enumerate(["negative", "positive", "neutral"][:num_labels])}}
+    labels["label2id"] = {name: i for i, name in labels["id2label"].items()}
+    if arch == "distilbert":
+        return DistilBertConfig(
+            vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+            max_position_embeddings=64, pad_token_id=0, **labels,
+        )
+    common = dict(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=80, pad_token_id=0, **labels,
+    )
+    if arch == "bert":
+        return BertConfig(**common)
+    if arch == "mpnet":
+        return MPNetConfig(**common)
+    if arch == "roberta":
+        return RobertaConfig(**common, bos_token_id=2, eos_token_id=3, type_vocab_size=1)
+    raise ValueError(f"unknown architecture {arch!r}")
+
+
+def build_tiny_checkpoint(directory: Path, arch: str = "bert", num_labels: int = 2, seed: int = 0) -> Path:
+    """Save a randomly initialised tiny classifier (safetensors) with its tokenizer to `directory`."""
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer(directory)
+    model = AutoModelForSequenceClassification.from_config(tiny_config(arch, len(tokenizer), num_labels))
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path: Path) -> Callable[..., Path]:
+    """Factory fixture: `tiny_checkpoint(arch="bert", num_labels=2)` returns a checkpoint directory."""
+    counter = iter(range(1000))
+
+    def make(arch: str = "bert", num_labels: int = 2, seed: int = 0) -> Path:
+        return build_tiny_checkpoint(tmp_path / f"{arch}-{next(counter)}", arch, num_labels, seed)
+
+    return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Integration tests need the real MiniLM: skip them with a clear reason when it is not fetched."""
+    from robust_eval import resources
+
+    if resources.is_present("minilm"):
+        return
+    skip = pytest.mark.skip(reason="MiniLM not fetched: run `robust-eval resources fetch minilm`")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)
