@@ -1,0 +1,108 @@
+"""Sentence-encoder similarity between the original and the perturbed text.
+
+TextFooler (Jin et al. 2020) and TextDefender keep a candidate only if the Universal Sentence Encoder
+cosine of a 15-word window around the changes stays above ~0.84. USE is not available offline; this
+uses all-MiniLM-L6-v2 with mean pooling (Reimers & Gurevych 2019) and the same window and threshold.
+The check is `lazy`: the engine runs it only on the best-scoring candidates.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from attacks.core import Constraint
+from attacks.text import AttackedText
+from robust_eval import resources
+from robust_eval.errors import RobustEvalError
+
+CACHE_SIZE = 100_000
+
+
+class SentenceEncoder:
+    """Mean-pooled, L2-normalised sentence embeddings from a Hugging Face encoder, cached per text."""
+
+    def __init__(self, path: Path, device: str | None = None, batch_size: int = 128) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path, use_safetensors=True).to(self.device).eval()
+        self.batch_size = batch_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, hidden) unit vectors."""
+        pending = sorted({t for t in texts if t not in self._cache}, key=len)
+        for start in range(0, len(pending), self.batch_size):
+            batch = pending[start:start + self.batch_size]
+            for text, vector in zip(batch, self._forward(batch)):
+                self._cache[text] = vector
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+        encoded = encoded.to(self.device)
+        with torch.inference_mode():
+            hidden = self.model(**encoded).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+
+
+@lru_cache(maxsize=2)
+def minilm_encoder(device: str | None = None) -> SentenceEncoder:
+    """The shared MiniLM encoder (loaded once per process)."""
+    return SentenceEncoder(resources.require("minilm"), device)
+
+
+class SentenceSimilarity(Constraint):
+    """Cosine of the encoder embeddings of original and candidate >= `threshold`.
+
+    With `window`, both texts are cut to the same words: the span covering every modified word, widened
+    to `window` words (TextFooler's local check); texts whose word count changed are compared whole.
+    """
+
+    lazy = True
+
+    def __init__(self, threshold: float = 0.84, window: int | None = 15, encoder: SentenceEncoder | None = None) -> None:
+        if not -1 <= threshold <= 1:
+            raise RobustEvalError(f"similarity threshold must be a cosine in [-1, 1], got {threshold}")
+        self.threshold = threshold
+        self.window = window
+        self._encoder = encoder
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        if self._encoder is None:
+            self._encoder = minilm_encoder()
+        return self._encoder
+
+    def pair(self, candidate: AttackedText, original: AttackedText) -> tuple[str, str]:
+        """The two strings to compare."""
+        if self.window is None or len(candidate) != len(original) or not candidate.modified:
+            return candidate.text, original.text
+        low, high = min(candidate.modified), max(candidate.modified) + 1
+        extra = max(self.window - (high - low), 0)
+        start = max(0, min(low - extra // 2, len(original) - max(self.window, high - low)))
+        end = max(high, start + self.window)
+        return " ".join(candidate.words[start:end]), " ".join(original.words[start:end])
+
+    def similarities(self, candidates: Sequence[AttackedText], original: AttackedText) -> np.ndarray:
+        """Cosine per candidate."""
+        pairs = [self.pair(c, original) for c in candidates]
+        left = self.encoder.encode([p[0] for p in pairs])
+        right = self.encoder.encode([p[1] for p in pairs])
+        return (left * right).sum(axis=1)
+
+    def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
+        if not candidates:
+            return []
+        return [bool(s >= self.threshold) for s in self.similarities(candidates, original)]
