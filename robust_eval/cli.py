@@ -13,18 +13,8 @@ from robust_eval.console import err as console
 from robust_eval.console import out
 from robust_eval.errors import RobustEvalError
 
-app = typer.Typer(
-    help="Evaluate and improve the adversarial robustness of transformer text classifiers.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-resources_app = typer.Typer(help="Fetch and inspect the offline resources (models, data, WordNet, vectors, MT).",
-                            no_args_is_help=True)
-app.add_typer(resources_app, name="resources")
 
 
-@resources_app.command("fetch")
 def resources_fetch(
     names: Optional[List[str]] = typer.Argument(None, help=f"Resources to fetch (default: all): {', '.join(resources.RESOURCES)}."),
     force: bool = typer.Option(False, "--force", help="Fetch again even when present."),
@@ -47,7 +37,6 @@ def resources_fetch(
         raise typer.Exit(2)
 
 
-@resources_app.command("status")
 def resources_status() -> None:
     """Show which resources are present, where, their size, and how to fetch what is missing."""
     table = Table(title=f"resources (cache: {resources.home()}, set ${resources.HOME_VARIABLE} to move it)")
@@ -67,7 +56,6 @@ def resources_status() -> None:
     out.print(table)
 
 
-@app.command("evaluate")
 def evaluate(
     model: str = typer.Option(..., "--model", help="Checkpoint directory (config.json + safetensors)."),
     data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
@@ -89,15 +77,28 @@ def evaluate(
     out.print(f"clean accuracy on {dataset.name} ({len(dataset)} examples): {accuracy:.2%}")
 
 
-def register_commands() -> None:
-    """Add the commands that live beside their subsystems (training, attacks, evaluation, reports)."""
+def build_app() -> typer.Typer:
+    """The full command tree: built-in commands plus those that live beside their subsystems."""
+    app = typer.Typer(
+        help="Evaluate and improve the adversarial robustness of transformer text classifiers.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    resources_app = typer.Typer(
+        help="Fetch and inspect the offline resources (models, data, WordNet, vectors, MT).", no_args_is_help=True
+    )
+    resources_app.command("fetch")(resources_fetch)
+    resources_app.command("status")(resources_status)
+    app.add_typer(resources_app, name="resources")
+    app.command("evaluate")(evaluate)
+    return app
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; input and environment errors become one line and exit status 2."""
     try:
-        register_commands()
-        app()
+        build_app()(args=argv, prog_name="robust-eval")
     except RobustEvalError as error:
         console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)

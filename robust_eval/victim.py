@@ -14,6 +14,7 @@ from robust_eval.errors import RobustEvalError
 
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 CACHE_SIZE = 200_000
 
 
@@ -70,6 +71,10 @@ class HFVictim:
             return np.zeros((0, self.num_labels), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
+    def clear_cache(self) -> None:
+        """Forget cached answers, so later batches (and their padding) do not depend on earlier calls."""
+        self._cache.clear()
+
     def _forward(self, texts: list[str]) -> np.ndarray:
         encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                                  return_tensors="pt").to(self.device)
@@ -107,6 +112,8 @@ def check_checkpoint(path: Path, trust_pickle: bool = False) -> None:
         )
     if safe:
         _check_safetensors(path)
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise RobustEvalError(f"'{path}' has no tokenizer files: save the tokenizer beside the model (tokenizer.save_pretrained)")
 
 
 def _check_safetensors(path: Path) -> None:
@@ -132,8 +139,8 @@ def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None
     use_safetensors = any((directory / name).is_file() for name in SAFE_WEIGHTS)
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
-    except (OSError, ValueError, TypeError):
-        raise RobustEvalError(f"'{directory}' has no usable tokenizer files: save the tokenizer beside the model") from None
+    except (OSError, ValueError, TypeError, ImportError):
+        raise RobustEvalError(f"'{directory}' has unusable tokenizer files: save the tokenizer again beside the model") from None
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             directory, use_safetensors=use_safetensors, trust_remote_code=False

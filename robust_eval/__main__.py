@@ -1,0 +1,3 @@
+from robust_eval.cli import main
+
+main()

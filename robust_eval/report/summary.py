@@ -1,0 +1,49 @@
+"""`summary.json`: the machine-readable report, built from `run.json` and the records alone."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from robust_eval import metrics
+
+SCHEMA = "robust-eval/summary"
+SCHEMA_VERSION = 1
+
+
+def progress(records: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> dict[str, Any]:
+    """How much of the run is recorded: clean predictions and attacks, done and expected."""
+    checkpoints = [c["name"] for c in config["checkpoints"]]
+    clean = [r for r in records if r["kind"] == "clean"]
+    correct = sum(r["prediction"] == r["label"] for r in clean)
+    expected_clean = config["data"]["examples"] * len(checkpoints)
+    attacks = sum(r["kind"] == "attack" for r in records)
+    expected_attacks = correct * len(config["recipes"])
+    return {
+        "clean": {"done": len(clean), "expected": expected_clean},
+        "attacks": {"done": attacks, "expected_so_far": expected_attacks},
+        "complete": len(clean) == expected_clean and attacks == expected_attacks,
+    }
+
+
+def build_summary(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Configuration, environment, seeds, progress and every metric of a run (schema `SCHEMA_VERSION`)."""
+    config = run["config"]
+    environment = run.get("environment", {})
+    checkpoints = [c["name"] for c in config["checkpoints"]]
+    recipes = [r["name"] for r in config["recipes"]]
+    groups = metrics.seed_groups(checkpoints)
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "config": config,
+        "environment": {k: v for k, v in environment.items() if k not in ("git_commit", "device", "checkpoint_paths")},
+        "git_commit": environment.get("git_commit"),
+        "device": environment.get("device"),
+        "seeds": {
+            "evaluation": config["seed"],
+            "bootstrap": config["seed"],
+            "training": {name: metrics.training_seed(name) for name in checkpoints},
+        },
+        "progress": progress(records, config),
+        "metrics": metrics.summarize(records, checkpoints, recipes, groups, config["seed"]),
+    }

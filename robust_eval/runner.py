@@ -1,0 +1,282 @@
+"""The evaluation runner: clean predictions, then every recipe on every correctly classified example.
+
+Each finished unit (a clean prediction, one attack) becomes one JSON line in the output directory as soon
+as it is done (see `robust_eval.records`); a rerun with the same directory does only what is missing.
+Every attack starts from the same state however the run was interrupted: the victim's cache is cleared
+and the random generators are seeded from (run seed, checkpoint, recipe, example). Clean predictions are
+computed in fixed chunks of the dataset for the same reason, so a resumed run writes the same records as
+an uninterrupted one (timings aside).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import random
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from robust_eval.console import err as console
+from robust_eval.data import Dataset, Example, align_labels
+from robust_eval.errors import RobustEvalError
+from robust_eval.records import RecordStore
+from robust_eval.victim import HFVictim, check_checkpoint, load_victim
+
+RUN_FORMAT = 1
+CLEAN_CHUNK = 256
+HASH_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A recipe name and its parameters (as given on the command line or in an experiment file)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint to evaluate: its short unique name, its directory and a digest of its files."""
+
+    name: str
+    path: Path
+    sha256: str
+
+
+def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> list[Checkpoint]:
+    """Check every checkpoint directory and give each a unique name (the shortest distinct path tail)."""
+    resolved = [Path(p).resolve() for p in paths]
+    if len(set(resolved)) < len(resolved):
+        duplicate = next(p for p, n in Counter(resolved).items() if n > 1)
+        raise RobustEvalError(f"--model {duplicate} is given twice: pass each checkpoint once")
+    for path in resolved:
+        check_checkpoint(path, trust_pickle)
+    depth = 1
+    while True:
+        names = ["/".join(p.parts[-depth:]) for p in resolved]
+        if len(set(names)) == len(names):
+            break
+        depth += 1
+    return [Checkpoint(n, p, checkpoint_digest(p)) for n, p in zip(names, resolved)]
+
+
+def checkpoint_digest(path: Path) -> str:
+    """SHA-256 over the configuration and weight files, so a retrained checkpoint is never mistaken."""
+    digest = hashlib.sha256()
+    files = [path / "config.json"] + sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model*.bin"))
+    for file in files:
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            while block := handle.read(HASH_BLOCK):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_digest(examples: Sequence[Example]) -> str:
+    """SHA-256 over the ids, texts and labels of the evaluated examples."""
+    payload = json.dumps([[e.id, e.text, e.label] for e in examples], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def checkpoint_label_names(path: Path) -> list[str]:
+    """The label names a checkpoint's configuration declares, in class-index order."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+    id2label = getattr(config, "id2label", None) or {}
+    return [str(id2label.get(i, f"LABEL_{i}")) for i in range(config.num_labels)]
+
+
+def run_config(
+    checkpoints: Sequence[Checkpoint], dataset: Dataset, recipes: Sequence[RecipeSpec], seed: int,
+    limit: int | None,
+) -> dict[str, Any]:
+    """What defines a run's records; an output directory never mixes records of two configurations."""
+    return {
+        "format": RUN_FORMAT,
+        "checkpoints": [{"name": c.name, "sha256": c.sha256} for c in checkpoints],
+        "data": {
+            "name": dataset.name,
+            "examples": len(dataset),
+            "limit": limit,
+            "label_names": list(dataset.label_names),
+            "sha256": dataset_digest(dataset.examples),
+        },
+        "recipes": [{"name": r.name, "params": dict(r.params)} for r in recipes],
+        "seed": seed,
+    }
+
+
+def git_commit() -> str | None:
+    """The source tree's git commit (None outside a git checkout)."""
+    source = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def environment(device: str | None) -> dict[str, Any]:
+    """Library versions, git commit and device of this run (recorded once, when the run starts)."""
+    import transformers
+
+    import robust_eval
+
+    resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device_name = torch.cuda.get_device_name(resolved) if resolved.type == "cuda" else platform.processor() or "cpu"
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {
+            "robust-eval": robust_eval.__version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "numpy": np.__version__,
+        },
+        "git_commit": git_commit(),
+        "device": {"type": resolved.type, "name": device_name, "torch_threads": torch.get_num_threads()},
+    }
+
+
+def unit_seed(seed: int, *parts: str) -> int:
+    """A 32-bit seed for one unit of work, independent of the order units are run in."""
+    text = "\x1f".join([str(seed), *parts])
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) generators."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
+    """Examples are dealt to shards round-robin by their position in the dataset."""
+    return shard is None or index % shard[1] == shard[0]
+
+
+def progress_bar(show: bool) -> Progress:
+    """A progress display with a bar, counts, elapsed time and ETA, on stderr."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=not show,
+    )
+
+
+def build_attacks(recipes: Sequence[RecipeSpec]) -> dict[str, Any]:
+    """Build every recipe before any work starts, so a bad name or parameter fails at once."""
+    from attacks.registry import build_recipe
+
+    names = [r.name for r in recipes]
+    if len(set(names)) < len(names):
+        raise RobustEvalError("a --recipe is given twice: pass each recipe once")
+    return {r.name: build_recipe(r.name, dict(r.params)) for r in recipes}
+
+
+def clean_pass(
+    store: RecordStore, victim: HFVictim, checkpoint: str, dataset: Dataset, shard: tuple[int, int] | None,
+    progress: Progress,
+) -> None:
+    """Record the clean prediction of every example of the shard, in fixed chunks of the dataset."""
+    pending = [
+        i for i, e in enumerate(dataset.examples)
+        if in_shard(i, shard) and ("clean", checkpoint, "", e.id) not in store
+    ]
+    task = progress.add_task(f"{checkpoint}: clean", total=len(pending))
+    for first in sorted({i - i % CLEAN_CHUNK for i in pending}):
+        chunk = dataset.examples[first:first + CLEAN_CHUNK]
+        victim.clear_cache()
+        probabilities = victim.predict_proba([e.text for e in chunk])
+        for offset, (example, row) in enumerate(zip(chunk, probabilities)):
+            index = first + offset
+            if not in_shard(index, shard) or ("clean", checkpoint, "", example.id) in store:
+                continue
+            store.append({
+                "kind": "clean", "checkpoint": checkpoint, "recipe": "", "example_id": example.id,
+                "index": index, "label": example.label, "prediction": int(np.argmax(row)),
+                "confidence": float(row[example.label]), "probabilities": [float(p) for p in row],
+            })
+            progress.advance(task)
+
+
+def attack_pass(
+    store: RecordStore, victim: HFVictim, checkpoint: Checkpoint, recipe: str, attack: Any, dataset: Dataset,
+    seed: int, shard: tuple[int, int] | None, progress: Progress,
+) -> None:
+    """Attack every correctly classified example of the shard with one recipe, recording each result."""
+    correct = {
+        r["example_id"] for r in store
+        if r["kind"] == "clean" and r["checkpoint"] == checkpoint.name and r["prediction"] == r["label"]
+    }
+    targets = [(i, e) for i, e in enumerate(dataset.examples) if in_shard(i, shard) and e.id in correct]
+    todo = [(i, e) for i, e in targets if ("attack", checkpoint.name, recipe, e.id) not in store]
+    task = progress.add_task(f"{checkpoint.name}: {recipe}", total=len(targets), completed=len(targets) - len(todo))
+    for index, example in todo:
+        victim.clear_cache()
+        seed_everything(unit_seed(seed, checkpoint.sha256, recipe, example.id))
+        result = attack.attack(victim, example)
+        store.append({
+            "kind": "attack", "checkpoint": checkpoint.name, "recipe": recipe, "example_id": example.id,
+            "index": index, "result": result.to_dict(),
+        })
+        progress.advance(task)
+
+
+def evaluate(
+    checkpoint_dirs: Sequence[Path],
+    dataset: Dataset,
+    recipes: Sequence[RecipeSpec],
+    out_dir: Path,
+    seed: int = 0,
+    *,
+    limit: int | None = None,
+    trust_pickle: bool = False,
+    device: str | None = None,
+    batch_size: int = 64,
+    shard: tuple[int, int] | None = None,
+    show_progress: bool = True,
+) -> Path:
+    """Evaluate checkpoints on `dataset` (already cut to `limit`) into `out_dir`; return `out_dir`.
+
+    Resumable: whatever `out_dir` already records for the same configuration is skipped; a directory
+    holding another configuration is refused. The report is rendered from the records at the end.
+    """
+    if not checkpoint_dirs:
+        raise RobustEvalError("no checkpoint given: pass --model DIR")
+    if not recipes:
+        raise RobustEvalError("no recipe given: pass --recipe NAME (see `robust-eval recipes`)")
+    if not dataset.examples:
+        raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
+    checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle)
+    aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in checkpoints}
+    attacks = build_attacks(recipes)
+    config = run_config(checkpoints, dataset, recipes, seed, limit)
+    paths = {c.name: str(c.path) for c in checkpoints}
+    with RecordStore(out_dir, config, environment(device) | {"checkpoint_paths": paths}, shard) as store:
+        with progress_bar(show_progress) as progress:
+            for checkpoint in checkpoints:
+                victim = load_victim(checkpoint.path, trust_pickle, device, batch_size)
+                data = aligned[checkpoint.name]
+                clean_pass(store, victim, checkpoint.name, data, shard, progress)
+                for recipe in recipes:
+                    attack_pass(store, victim, checkpoint, recipe.name, attacks[recipe.name], data, seed, shard,
+                                progress)
+                del victim
+    from robust_eval.report import render
+
+    render(out_dir)
+    return Path(out_dir)
