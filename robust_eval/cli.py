@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -77,6 +78,29 @@ def evaluate(
     out.print(f"clean accuracy on {dataset.name} ({len(dataset)} examples): {accuracy:.2%}")
 
 
+def bundle_create(
+    directory: Path = typer.Argument(..., help="Directory to write the bundle to."),
+    include: List[str] = typer.Option(["minilm", "mr", "wordnet"], "--include",
+                                      help="Resources to pack: minilm, mr, wordnet, counter-fitted, glove, apertium."),
+    wheel: List[str] = typer.Option([], "--wheel", help="Python requirement to pack as a wheel (e.g. nltk==3.10.4)."),
+    max_mb: Optional[float] = typer.Option(None, "--max-mb", help="Refuse a bundle larger than this many MB."),
+) -> None:
+    """Pack cached resources into a directory for a host without network access."""
+    from robust_eval import bundle
+
+    manifest = bundle.create(directory, include, wheel, max_mb)
+    out.print(f"bundle {directory}: {', '.join(manifest['items'])} + {len(manifest['wheels'])} wheels, "
+              f"{manifest['size_bytes'] / 1e6:.1f} MB")
+
+
+def bundle_install(directory: Path = typer.Argument(..., help="A directory written by `bundle create`.")) -> None:
+    """Unpack a bundle into the resource cache ($ROBUST_EVAL_HOME) and verify it."""
+    from robust_eval import bundle
+
+    names = bundle.install(directory)
+    out.print(f"installed {', '.join(names)} into {resources.home()}")
+
+
 def build_app() -> typer.Typer:
     """The full command tree: built-in commands plus those that live beside their subsystems."""
     app = typer.Typer(
@@ -90,6 +114,10 @@ def build_app() -> typer.Typer:
     )
     resources_app.command("fetch")(resources_fetch)
     resources_app.command("status")(resources_status)
+    bundle_app = typer.Typer(help="Offline bundles for hosts without network access.", no_args_is_help=True)
+    bundle_app.command("create")(bundle_create)
+    bundle_app.command("install")(bundle_install)
+    resources_app.add_typer(bundle_app, name="bundle")
     app.add_typer(resources_app, name="resources")
     app.command("evaluate")(evaluate)
     return app

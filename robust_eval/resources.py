@@ -7,7 +7,6 @@ Everything is kept under one cache directory, `$ROBUST_EVAL_HOME` (default `~/.c
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +86,10 @@ def resource(name: str) -> Resource:
 
 
 def location(name: str) -> Path:
-    """Where a resource is (or would be) installed."""
+    """Where a resource is (or would be) installed; Apertium is a system install unless a bundle unpacked it."""
     if name == "apertium":
-        bundled = home() / "apertium" / "bin" / "apertium"
-        if bundled.exists():
-            return bundled.parent.parent
-        found = shutil.which("apertium")
-        return Path(found).parent.parent if found else Path("/usr")
+        modes = apertium_modes_dir()
+        return modes.parents[2] if modes else Path("/usr")
     return home() / resource(name).relative_dir
 
 
@@ -112,14 +108,35 @@ def require(name: str) -> Path:
     return location(name)
 
 
+def _apertium_prefixes() -> tuple[Path, ...]:
+    """Unpacked bundle first, then the system install."""
+    return (home() / "apertium" / "usr", Path("/usr"), Path("/usr/local"))
+
+
 def apertium_modes_dir() -> Path | None:
     """The directory holding `eng-spa.mode` and `spa-eng.mode`, or None when Apertium is not installed."""
-    for prefix in (home() / "apertium", Path("/usr"), Path("/usr/local")):
+    for prefix in _apertium_prefixes():
         modes = prefix / "share" / "apertium" / "modes"
-        if (modes / "eng-spa.mode").is_file() and (modes / "spa-eng.mode").is_file():
-            if (prefix / "bin" / "apertium").exists() or shutil.which("apertium"):
-                return modes
+        if (modes / "eng-spa.mode").is_file() and (modes / "spa-eng.mode").is_file() and (prefix / "bin" / "apertium").exists():
+            return modes
     return None
+
+
+def apertium_environment() -> dict[str, str]:
+    """Environment for running `apertium` from wherever it is installed (a relocated bundle needs its own
+    PATH, library path and data directory)."""
+    modes = apertium_modes_dir()
+    if modes is None:
+        raise MissingResourceError("apertium", "apertium and apertium-eng-spa are not installed")
+    prefix = modes.parents[2]
+    env = dict(os.environ)
+    if prefix != Path("/usr"):
+        env["PATH"] = f"{prefix / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            [str(p) for p in sorted((prefix / "lib").glob("*-linux-gnu"))] + [env.get("LD_LIBRARY_PATH", "")]
+        )
+        env["APERTIUM_DATADIR"] = str(modes.parent)
+    return env
 
 
 def directory_size(path: Path) -> int:

@@ -1,0 +1,149 @@
+"""Offline bundles: pack cached resources into a size budget for an air-gapped host, and install them there.
+
+A bundle is a directory: `manifest.json`, one compressed archive per resource (the encoder's weights stored
+as float16 and restored to float32 on install), optional Python wheels, and for Apertium a relocatable copy
+of its Debian packages. `robust-eval resources bundle create DIR` then `... bundle install DIR`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from robust_eval import resources
+from robust_eval.errors import RobustEvalError
+
+MANIFEST = "manifest.json"
+ENCODER_WEIGHTS = "model.safetensors"
+APERTIUM_DEBS = (
+    "apertium", "apertium-eng-spa", "apertium-lex-tools", "lttoolbox", "libapertium3", "liblttoolbox3",
+    "libicu72", "libxml2", "gawk",
+)
+BUNDLABLE = ("minilm", "mr", "wordnet", "counter-fitted", "glove", "apertium")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _tar_xz(source: Path, archive: Path, filter_weights: bool = False) -> None:
+    with tarfile.open(archive, "w:xz", preset=6) as tar:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and not (filter_weights and path.name == ENCODER_WEIGHTS):
+                tar.add(path, arcname=str(path.relative_to(source)))
+
+
+def _half_precision_weights(source: Path, target: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(source)
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, target)
+
+
+def _relative_dir(name: str) -> str:
+    if name == "counter-fitted":
+        return "vectors/counter-fitted"
+    return resources.resource(name).relative_dir
+
+
+def create(target: Path, names: list[str], wheels: list[str], max_mb: float | None = None) -> dict:
+    """Pack the named resources (and pip wheels) into `target`; refuse when over `max_mb` megabytes."""
+    unknown = [n for n in names if n not in BUNDLABLE]
+    if unknown:
+        raise RobustEvalError(f"cannot bundle '{unknown[0]}': choose from {', '.join(BUNDLABLE)}")
+    target.mkdir(parents=True, exist_ok=True)
+    manifest: dict = {"format": 1, "items": {}, "wheels": []}
+    for name in names:
+        archive = target / f"{name}.tar.xz"
+        if name == "apertium":
+            _pack_apertium(archive)
+        else:
+            source = resources.home() / _relative_dir(name)
+            if not source.is_dir() or not any(source.iterdir()):
+                raise RobustEvalError(f"'{name}' is not in the cache to bundle: run `robust-eval resources fetch {name}` first")
+            _tar_xz(source, archive, filter_weights=name == "minilm")
+            if name == "minilm":
+                _half_precision_weights(source / ENCODER_WEIGHTS, target / "minilm.fp16.safetensors")
+        manifest["items"][name] = {"archive": archive.name, "relative_dir": _relative_dir(name)}
+    for requirement in wheels:
+        wheel_dir = target / "wheels"
+        wheel_dir.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheel_dir), requirement],
+                       check=True)
+    manifest["wheels"] = sorted(p.name for p in (target / "wheels").glob("*.whl")) if wheels else []
+    files = [p for p in target.rglob("*") if p.is_file() and p.name != MANIFEST]
+    manifest["files"] = {str(p.relative_to(target)): _sha256(p) for p in files}
+    manifest["size_bytes"] = sum(p.stat().st_size for p in files)
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    if max_mb is not None and manifest["size_bytes"] > max_mb * 1e6:
+        raise RobustEvalError(
+            f"bundle is {manifest['size_bytes'] / 1e6:.1f} MB, over the {max_mb:g} MB budget: bundle fewer resources"
+        )
+    return manifest
+
+
+def _pack_apertium(archive: Path) -> None:
+    """Download Apertium's Debian packages (no root needed) and pack their files, relocatable by install."""
+    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+        raise RobustEvalError("bundling Apertium needs apt-get and dpkg (Debian): bundle without apertium")
+    with tempfile.TemporaryDirectory() as scratch:
+        debs, tree = Path(scratch, "debs"), Path(scratch, "tree")
+        debs.mkdir()
+        completed = subprocess.run(["apt-get", "download", *APERTIUM_DEBS], cwd=debs, capture_output=True, text=True)
+        if completed.returncode:
+            raise RobustEvalError(f"apt-get download failed ({completed.stderr.strip().splitlines()[-1:]}): run apt-get update")
+        for deb in sorted(debs.glob("*.deb")):
+            subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True)
+        with tarfile.open(archive, "w:xz", preset=6) as tar:
+            for part in ("usr/bin", "usr/lib", "usr/share/apertium"):
+                tar.add(tree / part, arcname=part)
+
+
+def install(source: Path) -> list[str]:
+    """Unpack a bundle into the resource cache (float32 weights, relocated Apertium); return what was installed."""
+    manifest_path = source / MANIFEST
+    if not manifest_path.is_file():
+        raise RobustEvalError(f"'{source}' is not a bundle (no {MANIFEST}): pass the directory `bundle create` wrote")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for relative, digest in manifest["files"].items():
+        if not (source / relative).is_file() or _sha256(source / relative) != digest:
+            raise RobustEvalError(f"bundle file '{relative}' is missing or damaged: copy the bundle again")
+    installed = []
+    for name, item in manifest["items"].items():
+        target = resources.home() / item["relative_dir"]
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True, mode=0o755)
+        with tarfile.open(source / item["archive"]) as tar:
+            tar.extractall(target, filter="data")
+        if name == "minilm":
+            _restore_full_precision(source / "minilm.fp16.safetensors", target / ENCODER_WEIGHTS)
+        if name == "apertium":
+            _relocate_apertium(target)
+        installed.append(name)
+    return installed
+
+
+def _restore_full_precision(source: Path, target: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(source)
+    save_file({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, target, metadata={"format": "pt"})
+
+
+def _relocate_apertium(prefix: Path) -> None:
+    """Point the mode files (absolute /usr/share/apertium paths) at the unpacked copy."""
+    share = prefix / "usr" / "share" / "apertium"
+    for mode in share.glob("modes/*.mode"):
+        mode.write_text(mode.read_text(encoding="utf-8").replace("/usr/share/apertium", str(share)), encoding="utf-8")
+
