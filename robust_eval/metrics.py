@@ -16,7 +16,6 @@ finished run and a resumed one give the same numbers.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -26,7 +25,6 @@ import numpy as np
 Record = Mapping[str, Any]
 BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
-SEED_PATTERN = re.compile(r"[-_.]?seed[-_]?(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def outcomes(records: Sequence[Record], checkpoint: str, recipes: Sequence[str])
     clean = clean_records(records, checkpoint)
     results = [attack_records(records, checkpoint, recipe) for recipe in recipes]
     ids, correct, robust, attacked, succeeded = [], [], [], [], []
-    for example_id, record in clean.items():
+    for example_id, record in sorted(clean.items(), key=lambda item: (item[1].get("index", 0), item[0])):
         is_correct = record["prediction"] == record["label"]
         statuses = [by_id[example_id]["status"] for by_id in results if example_id in by_id]
         if is_correct and len(statuses) < len(results):
@@ -151,21 +149,6 @@ def rule_flips(records: Sequence[Record], checkpoint: str, recipe: str) -> dict[
         flips = (result.get("details") or {}).get("rule_flips") or {}
         totals.update({str(rule): int(count) for rule, count in flips.items()})
     return dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
-
-
-def training_seed(checkpoint: str) -> int | None:
-    """The training seed named in a checkpoint name such as `freelb-seed2` (None when there is none)."""
-    found = SEED_PATTERN.findall(checkpoint)
-    return int(found[-1]) if found else None
-
-
-def seed_groups(checkpoints: Sequence[str]) -> dict[str, list[str]]:
-    """Checkpoints whose names differ only by a `seed<N>` part, grouped under the name without it."""
-    groups: dict[str, list[str]] = {}
-    for checkpoint in checkpoints:
-        if training_seed(checkpoint) is not None:
-            groups.setdefault(SEED_PATTERN.sub("", checkpoint), []).append(checkpoint)
-    return {name: members for name, members in groups.items() if len(members) > 1}
 
 
 def _spread(values: Sequence[float | None]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import platform
 import random
+import re
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,12 +32,15 @@ from robust_eval.records import RecordStore
 from robust_eval.victim import HFVictim, check_checkpoint, load_victim
 
 RUN_FORMAT = 1
+TRAINING_CARD = "training.json"
+SEED_IN_NAME = re.compile(r"[-_.]?seed[-_]?(\d+)", re.IGNORECASE)
+RUN_ONLY_SETTINGS = {"seed", "output", "progress", "logging_steps", "eval_batch_size"}
 CLEAN_CHUNK = 256
 HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
-class RecipeSpec:
+class RecipeRequest:
     """A recipe name and its parameters (as given on the command line or in an experiment file)."""
 
     name: str
@@ -45,11 +49,16 @@ class RecipeSpec:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A checkpoint to evaluate: its short unique name, its directory and a digest of its files."""
+    """A checkpoint to evaluate: its short unique name, directory, file digest and training seed group.
+
+    Checkpoints of one `group` differ only by their training `seed`: the report gives their mean +- std.
+    """
 
     name: str
     path: Path
     sha256: str
+    seed: int | None
+    group: str | None
 
 
 def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> list[Checkpoint]:
@@ -66,7 +75,51 @@ def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> l
         if len(set(names)) == len(names):
             break
         depth += 1
-    return [Checkpoint(n, p, checkpoint_digest(p)) for n, p in zip(names, resolved)]
+    seeds = [training_seed(p, n) for p, n in zip(resolved, names)]
+    groups = seed_group_names(resolved, names, seeds)
+    return [Checkpoint(n, p, checkpoint_digest(p), s, g) for n, p, s, g in zip(names, resolved, seeds, groups)]
+
+
+def training_card(path: Path) -> dict[str, Any] | None:
+    """The training record the trainers save beside the weights (None for other checkpoints)."""
+    card = path / TRAINING_CARD
+    if not card.is_file():
+        return None
+    try:
+        record = json.loads(card.read_text(encoding="utf-8"))
+    except ValueError:
+        raise RobustEvalError(f"{card} is not valid JSON: restore or delete it") from None
+    return record if isinstance(record, dict) else None
+
+
+def training_seed(path: Path, name: str) -> int | None:
+    """The training seed: from the training card, else from a `seed<N>` part of the checkpoint name."""
+    card = training_card(path)
+    if card is not None and isinstance(card.get("seed"), int):
+        return card["seed"]
+    found = SEED_IN_NAME.findall(name)
+    return int(found[-1]) if found else None
+
+
+def seed_group_names(paths: Sequence[Path], names: Sequence[str], seeds: Sequence[int | None]) -> list[str | None]:
+    """Name the groups of checkpoints that differ only by seed (same training settings, or same name
+    apart from `seed<N>`); checkpoints without a partner get None."""
+    keys: list[str | None] = []
+    for path, name, seed in zip(paths, names, seeds):
+        card = training_card(path)
+        if seed is None:
+            keys.append(None)
+        elif card is not None and isinstance(card.get("hyperparameters"), dict):
+            settings = {k: v for k, v in card["hyperparameters"].items() if k not in RUN_ONLY_SETTINGS}
+            keys.append(json.dumps(settings, sort_keys=True))
+        else:
+            keys.append(SEED_IN_NAME.sub("", name))
+    counts = Counter(k for k in keys if k is not None)
+    labels: dict[str, str] = {}
+    for key, name in zip(keys, names):
+        if key is not None and counts[key] > 1 and key not in labels:
+            labels[key] = SEED_IN_NAME.sub("", name) or name
+    return [labels.get(k) if k is not None else None for k in keys]
 
 
 def checkpoint_digest(path: Path) -> str:
@@ -97,13 +150,13 @@ def checkpoint_label_names(path: Path) -> list[str]:
 
 
 def run_config(
-    checkpoints: Sequence[Checkpoint], dataset: Dataset, recipes: Sequence[RecipeSpec], seed: int,
+    checkpoints: Sequence[Checkpoint], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int,
     limit: int | None,
 ) -> dict[str, Any]:
     """What defines a run's records; an output directory never mixes records of two configurations."""
     return {
         "format": RUN_FORMAT,
-        "checkpoints": [{"name": c.name, "sha256": c.sha256} for c in checkpoints],
+        "checkpoints": [{"name": c.name, "sha256": c.sha256, "seed": c.seed, "group": c.group} for c in checkpoints],
         "data": {
             "name": dataset.name,
             "examples": len(dataset),
@@ -177,7 +230,7 @@ def progress_bar(show: bool) -> Progress:
     )
 
 
-def build_attacks(recipes: Sequence[RecipeSpec]) -> dict[str, Any]:
+def build_attacks(recipes: Sequence[RecipeRequest]) -> dict[str, Any]:
     """Build every recipe before any work starts, so a bad name or parameter fails at once."""
     from attacks.registry import build_recipe
 
@@ -239,7 +292,7 @@ def attack_pass(
 def evaluate(
     checkpoint_dirs: Sequence[Path],
     dataset: Dataset,
-    recipes: Sequence[RecipeSpec],
+    recipes: Sequence[RecipeRequest],
     out_dir: Path,
     seed: int = 0,
     *,

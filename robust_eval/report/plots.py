@@ -55,7 +55,7 @@ def accuracy_bars(summary: Mapping[str, Any]) -> str | None:
     axes.set_ylabel("accuracy (%)")
     axes.set_ylim(0, 100)
     axes.set_title("Clean accuracy and accuracy under attack (95 % bootstrap intervals)")
-    axes.legend(fontsize="small", ncol=min(len(series), 4), loc="upper right")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes.grid(axis="y", alpha=0.3)
     return to_png(figure)
 
@@ -103,7 +103,7 @@ def query_histogram(records: Sequence[Record], recipes: Sequence[str]) -> str | 
     return to_png(figure)
 
 
-def rule_flips(flips: Mapping[str, int], top: int = 15) -> str | None:
+def rule_flips(flips: Mapping[str, int], title: str, top: int = 15) -> str | None:
     """Horizontal bars: prediction flips per rewrite rule (most flipping rules first)."""
     if not flips:
         return None
@@ -112,6 +112,6 @@ def rule_flips(flips: Mapping[str, int], top: int = 15) -> str | None:
     axes = figure.subplots()
     axes.barh([rule for rule, _ in items], [count for _, count in items], color="#c0504d")
     axes.set_xlabel("prediction flips")
-    axes.set_title("Flips per rule")
+    axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
     return to_png(figure)

@@ -31,7 +31,10 @@ def build_summary(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) 
     environment = run.get("environment", {})
     checkpoints = [c["name"] for c in config["checkpoints"]]
     recipes = [r["name"] for r in config["recipes"]]
-    groups = metrics.seed_groups(checkpoints)
+    groups: dict[str, list[str]] = {}
+    for checkpoint in config["checkpoints"]:
+        if checkpoint.get("group"):
+            groups.setdefault(checkpoint["group"], []).append(checkpoint["name"])
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -42,7 +45,7 @@ def build_summary(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) 
         "seeds": {
             "evaluation": config["seed"],
             "bootstrap": config["seed"],
-            "training": {name: metrics.training_seed(name) for name in checkpoints},
+            "training": {c["name"]: c.get("seed") for c in config["checkpoints"]},
         },
         "progress": progress(records, config),
         "metrics": metrics.summarize(records, checkpoints, recipes, groups, config["seed"]),

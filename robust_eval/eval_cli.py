@@ -1,0 +1,154 @@
+"""The `evaluate`, `report` and `run` commands (added to the `robust-eval` app by `register`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, List, Mapping, Optional, Sequence
+
+import typer
+from rich.table import Table
+
+from robust_eval.console import err, out
+from robust_eval.errors import RobustEvalError
+
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """`I/N` (1-based shard I of N, as users count) into (I-1, N)."""
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit() or not 1 <= int(index) <= int(count):
+        raise RobustEvalError(f"--shard '{text}' is not I/N with 1 <= I <= N: write e.g. --shard 1/2")
+    return int(index) - 1, int(count)
+
+
+def recipe_params(items: Sequence[str], recipes: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Split `--param` values among recipes: `recipe:key=value` for one recipe, `key=value` for every
+    recipe that has that parameter (an error when none has it)."""
+    from attacks.registry import get_recipe, parse_params
+
+    params: dict[str, dict[str, str]] = {name: {} for name in recipes}
+    for item in items:
+        scope, colon, rest = item.partition(":")
+        if colon and "=" not in scope:
+            if scope not in params:
+                raise RobustEvalError(f"--param '{item}' names recipe '{scope}', which is not among the --recipe values")
+            params[scope].update(parse_params([rest]))
+            continue
+        ((key, value),) = parse_params([item]).items()
+        takers = [name for name in recipes if key in get_recipe(name).parameters()]
+        if not takers:
+            raise RobustEvalError(
+                f"no chosen recipe has a parameter '{key}': see `robust-eval recipes` for each recipe's parameters"
+            )
+        for name in takers:
+            params[name][key] = value
+    return params
+
+
+def default_out(models: Sequence[str], data: str, recipes: Mapping[str, Mapping[str, Any]], limit: int | None,
+                seed: int) -> Path:
+    """A stable output directory for one set of choices, so rerunning the same command resumes it."""
+    key = json.dumps([[str(Path(m).resolve()) for m in models], data, recipes, limit, seed], sort_keys=True)
+    return DEFAULT_RUNS_DIR / f"eval-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def print_metrics(summary: Mapping[str, Any]) -> None:
+    """The main table: clean accuracy and accuracy under each recipe (and worst case) per checkpoint."""
+    from robust_eval.report.model_card import percent
+
+    recipes = [r["name"] for r in summary["config"]["recipes"]]
+    table = Table(title=f"robustness on {summary['config']['data']['name']}")
+    columns = ["checkpoint", "clean", *(f"{r} (ASR)" for r in recipes)]
+    for column in columns + (["worst case"] if len(recipes) > 1 else []):
+        table.add_column(column)
+    for name, result in summary["metrics"]["checkpoints"].items():
+        cells = [name, percent(result["clean_accuracy"])]
+        for recipe in recipes:
+            values = result["recipes"][recipe]
+            success = values["success_rate"]["value"]
+            asr = "-" if success is None else f"{100 * success:.1f} %"
+            cells.append(f"{percent(values['accuracy_under_attack'])} ({asr})")
+        if len(recipes) > 1:
+            cells.append(percent(result["worst_case"]["accuracy_under_attack"]))
+        table.add_row(*cells)
+    out.print(table)
+
+
+def show_report(out_dir: Path, update_model_card: bool) -> None:
+    """Render the report of `out_dir`, print its table and where the files are."""
+    from robust_eval.report import render
+
+    files = render(out_dir, update_model_cards=update_model_card)
+    print_metrics(json.loads(files.summary.read_text(encoding="utf-8")))
+    for card in files.model_cards:
+        err.print(f"model card updated: {card}")
+    out.print(f"report: {files.html.resolve()}", soft_wrap=True, highlight=False)
+
+
+def evaluate(
+    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory (repeat to compare several)."),
+    data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
+    recipe: List[str] = typer.Option(..., "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`)."),
+    param: List[str] = typer.Option([], "--param", help="Recipe parameter key=value (all recipes having it) or recipe:key=value."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the attacks and the bootstrap intervals."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (records, summary.json, report.md/html); rerun to resume."),
+    text_column: str = typer.Option("text", "--text-column"),
+    label_column: str = typer.Option("label", "--label-column"),
+    batch_size: int = typer.Option(64, "--batch-size", help="Texts per forward pass (halved on CUDA out-of-memory)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: CUDA when present)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report)."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
+    update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
+) -> None:
+    """Attack checkpoints with recipes: clean predictions, then every recipe on every correct example."""
+    from robust_eval.data import load_dataset
+    from robust_eval.runner import RecipeRequest
+    from robust_eval.runner import evaluate as run_evaluation
+
+    if limit is not None and limit <= 0:
+        raise RobustEvalError(f"--limit must be a positive number of examples, got {limit}")
+    if batch_size <= 0:
+        raise RobustEvalError(f"--batch-size must be positive, got {batch_size}")
+    shard_index = parse_shard(shard)
+    params = recipe_params(param, list(dict.fromkeys(recipe)))
+    directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
+    dataset = load_dataset(data, text_column, label_column).head(limit)
+    requests = [RecipeRequest(name, params[name]) for name in recipe]
+    run_evaluation(model, dataset, requests, directory, seed, limit=limit, trust_pickle=trust_pickle, device=device,
+                   batch_size=batch_size, shard=shard_index, show_progress=progress)
+    show_report(directory, update_model_card)
+
+
+def report(
+    directory: Path = typer.Argument(..., help="An --out directory of `robust-eval evaluate` or `run`."),
+    update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
+) -> None:
+    """Re-render summary.json, report.md and report.html from a directory's records alone."""
+    show_report(directory, update_model_card)
+
+
+def run(
+    experiment: Path = typer.Argument(..., help="EXPERIMENT.toml: methods x seeds x recipes on one dataset."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default runs/<experiment name>); rerun to resume."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
+) -> None:
+    """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
+    from robust_eval.experiment import load_experiment, run_experiment
+
+    spec = load_experiment(experiment)
+    directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress)
+    show_report(directory, update_model_card=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `evaluate`, `report` and `run` to the `robust-eval` app."""
+    app.command("evaluate")(evaluate)
+    app.command("report")(report)
+    app.command("run")(run)

@@ -1,0 +1,223 @@
+"""Experiments: methods x seeds x recipes on one dataset, trained and evaluated as one resumable job.
+
+An experiment file (TOML) names the dataset, the seeds, the recipes, the training settings shared by all
+methods (`[train]`) and each method's own settings (`[methods.NAME]`, any key of `robust-eval train`).
+Every (method, seed) is trained into `OUT/checkpoints/NAME-seedS` (skipped when its training card exists),
+then all checkpoints are evaluated into `OUT` (resumable, see `robust_eval.runner`) and one report compares
+them, seeds grouped as mean +- std. Example:
+
+    name = "mr-minilm"
+    data = "mr"                 # a dataset with train / dev / test splits; evaluated on its test split
+    seeds = [0, 1, 2]
+    recipes = ["wordnet-swap", "sears"]
+    limit = 1000                # evaluate the first 1000 test examples
+
+    [train]
+    model = "minilm"
+    epochs = 2
+
+    [methods.vanilla]
+    [methods.freelb]
+    adv_steps = 3
+
+    [recipe_params.wordnet-swap]
+    max_candidates = 50
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from robust_eval.errors import RobustEvalError
+
+RESERVED_TRAIN_KEYS = {"seed", "output"}
+EXPERIMENT_COPY = "experiment.toml"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One top-level key of an experiment file: its type, whether it is required, what it means."""
+
+    kind: type
+    required: bool
+    help: str
+    item: type | None = None
+
+
+SCHEMA: dict[str, Field] = {
+    "name": Field(str, False, "experiment name (default: the file name)"),
+    "data": Field(str, True, "dataset with train/dev/test splits, e.g. mr"),
+    "eval_data": Field(str, False, "dataset spec evaluated (default DATA:test)"),
+    "limit": Field(int, False, "evaluate only the first N examples"),
+    "seeds": Field(list, True, "training seeds, e.g. [0, 1, 2]", int),
+    "eval_seed": Field(int, False, "seed of the attacks and bootstrap intervals (default 0)"),
+    "recipes": Field(list, True, "attack recipes, e.g. [\"wordnet-swap\"]", str),
+    "train": Field(dict, False, "training settings shared by all methods"),
+    "methods": Field(dict, True, "one table per method: [methods.NAME]", dict),
+    "recipe_params": Field(dict, False, "one table per recipe: [recipe_params.NAME]", dict),
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment file."""
+
+    name: str
+    data: str
+    eval_data: str
+    limit: int | None
+    seeds: list[int]
+    eval_seed: int
+    recipes: list[str]
+    train: dict[str, Any]
+    methods: dict[str, dict[str, Any]]
+    recipe_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = ""
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", list: "an array", dict: "a table"}[kind]
+
+
+def _check_type(value: Any, kind: type, where: str) -> None:
+    """Raise a one-line error unless `value` is of `kind` (booleans are not integers)."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RobustEvalError(f"{where} must be {_type_name(kind)}, got {value!r}: fix the experiment file")
+
+
+def _validate(raw: Mapping[str, Any], origin: str) -> None:
+    unknown = sorted(set(raw) - set(SCHEMA))
+    if unknown:
+        raise RobustEvalError(f"{origin}: unknown key '{unknown[0]}'; valid keys: {', '.join(SCHEMA)}")
+    for key, spec in SCHEMA.items():
+        if key not in raw:
+            if spec.required:
+                raise RobustEvalError(f"{origin}: missing key '{key}' ({spec.help})")
+            continue
+        _check_type(raw[key], spec.kind, f"{origin}: '{key}'")
+        items = raw[key].items() if spec.kind is dict else enumerate(raw[key])
+        if spec.item is not None:
+            for name, item in items:
+                _check_type(item, spec.item, f"{origin}: '{key}' entry {name!r}")
+        if spec.required and spec.kind in (list, dict) and not raw[key]:
+            raise RobustEvalError(f"{origin}: '{key}' is empty ({spec.help})")
+    if raw.get("limit") is not None and raw["limit"] <= 0:
+        raise RobustEvalError(f"{origin}: 'limit' must be a positive number of examples, got {raw['limit']}")
+    if len(set(raw["seeds"])) < len(raw["seeds"]):
+        raise RobustEvalError(f"{origin}: 'seeds' repeats a seed: list each seed once")
+    if len(set(raw["recipes"])) < len(raw["recipes"]):
+        raise RobustEvalError(f"{origin}: 'recipes' repeats a recipe: list each recipe once")
+
+
+def _check_training(exp: Experiment, origin: str) -> None:
+    """Every method's settings must make a valid training configuration (checked before any work)."""
+    from trainers.config import from_mapping
+
+    for table, values in [("train", exp.train)] + [(f"methods.{n}", v) for n, v in exp.methods.items()]:
+        reserved = sorted(RESERVED_TRAIN_KEYS & {k.replace("-", "_") for k in values})
+        if reserved:
+            raise RobustEvalError(f"{origin}: [{table}] may not set '{reserved[0]}': the experiment sets it")
+    for name in exp.methods:
+        from_mapping(training_settings(exp, name, exp.seeds[0], Path(".")), origin=f"{origin} [methods.{name}]")
+
+
+def _check_recipes(exp: Experiment, origin: str) -> None:
+    from attacks.registry import get_recipe
+
+    for name in exp.recipes:
+        get_recipe(name)
+    for name, params in exp.recipe_params.items():
+        if name not in exp.recipes:
+            raise RobustEvalError(f"{origin}: [recipe_params.{name}] names a recipe not in 'recipes'")
+        known = get_recipe(name).parameters()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise RobustEvalError(
+                f"{origin}: recipe '{name}' has no parameter '{unknown[0]}': choose from {', '.join(known)}"
+            )
+
+
+def parse_experiment(text: str, origin: str, default_name: str = "experiment") -> Experiment:
+    """Validate experiment TOML text; every problem is a one-line error naming the key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RobustEvalError(f"{origin} is not valid TOML ({error}): fix the syntax") from None
+    _validate(raw, origin)
+    exp = Experiment(
+        name=raw.get("name", default_name),
+        data=raw["data"],
+        eval_data=raw.get("eval_data", f"{raw['data']}:test"),
+        limit=raw.get("limit"),
+        seeds=list(raw["seeds"]),
+        eval_seed=raw.get("eval_seed", 0),
+        recipes=list(raw["recipes"]),
+        train=dict(raw.get("train", {})),
+        methods={name: dict(values) for name, values in raw["methods"].items()},
+        recipe_params={name: dict(values) for name, values in raw.get("recipe_params", {}).items()},
+        source=text,
+    )
+    _check_training(exp, origin)
+    _check_recipes(exp, origin)
+    return exp
+
+
+def load_experiment(path: Path) -> Experiment:
+    """Read and validate an experiment file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RobustEvalError(f"cannot read experiment file {path} ({type(error).__name__}): check the path") from None
+    return parse_experiment(text, str(path), Path(path).stem)
+
+
+def training_settings(exp: Experiment, method: str, seed: int, output: Path) -> dict[str, Any]:
+    """The training configuration of one (method, seed): shared settings, then the method's own."""
+    values = {"data": exp.data, **exp.train, **exp.methods[method], "seed": seed, "output": str(output)}
+    values.setdefault("method", method)
+    return values
+
+
+def checkpoint_dir(out_dir: Path, method: str, seed: int) -> Path:
+    return Path(out_dir) / "checkpoints" / f"{method}-seed{seed}"
+
+
+def _claim(out_dir: Path, exp: Experiment) -> None:
+    """Keep a copy of the experiment file; refuse a directory holding another experiment."""
+    copy = out_dir / EXPERIMENT_COPY
+    if copy.exists():
+        if tomllib.loads(copy.read_text(encoding="utf-8")) != tomllib.loads(exp.source):
+            raise RobustEvalError(
+                f"{out_dir} holds a different experiment ({copy}): choose another --out or restore that file"
+            )
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copy.write_text(exp.source, encoding="utf-8")
+
+
+def run_experiment(exp: Experiment, out_dir: Path, show_progress: bool = True) -> Path:
+    """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`."""
+    from robust_eval.console import err
+    from robust_eval.data import load_dataset
+    from robust_eval.runner import TRAINING_CARD, RecipeRequest, evaluate
+    from trainers.config import from_mapping
+    from trainers.train import train
+
+    out_dir = Path(out_dir)
+    _claim(out_dir, exp)
+    checkpoints = []
+    for method in exp.methods:
+        for seed in exp.seeds:
+            directory = checkpoint_dir(out_dir, method, seed)
+            if not (directory / TRAINING_CARD).is_file():
+                err.print(f"training {method} (seed {seed}) into {directory}")
+                settings = training_settings(exp, method, seed, directory)
+                train(from_mapping(settings | {"progress": show_progress}, origin=f"methods.{method}"))
+            checkpoints.append(directory)
+    dataset = load_dataset(exp.eval_data).head(exp.limit)
+    recipes = [RecipeRequest(name, exp.recipe_params.get(name, {})) for name in exp.recipes]
+    return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit,
+                    show_progress=show_progress)

@@ -1,0 +1,133 @@
+"""Reports of a run: `summary.json`, `report.md` and a self-contained `report.html` with embedded plots.
+
+Everything is rendered from the output directory's `run.json` and records alone, so `robust-eval report
+DIR` re-renders a report at any time (also while a run is still going: it then says how far it got).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from robust_eval import metrics
+from robust_eval.errors import RobustEvalError
+from robust_eval.records import read_records, read_run, write_json_atomic
+from robust_eval.report import plots
+from robust_eval.report.model_card import card_section, percent, update_model_card
+from robust_eval.report.pairs import sample_pairs
+from robust_eval.report.summary import build_summary
+
+MARKDOWN_SPECIAL = set("\\`*_[]<>|&")
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where a rendered report's files are."""
+
+    summary: Path
+    markdown: Path
+    html: Path
+    model_cards: list[Path]
+
+
+def escape_markdown(text: Any) -> str:
+    """Backslash-escape Markdown and HTML punctuation so data shows as typed and never as markup."""
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in str(text)).replace("\n", " ")
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """A number with fixed digits, `-` when undefined."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def spread(value: Mapping[str, Any]) -> str:
+    """`mean +- std` of a rate over seeds, in percent, with the pooled interval."""
+    if value["mean"] is None:
+        return "-"
+    text = f"{100 * value['mean']:.1f} ± {100 * value['std']:.1f}"
+    if value.get("ci95"):
+        low, high = value["ci95"]
+        text += f" [{100 * low:.1f}, {100 * high:.1f}]"
+    return text
+
+
+def _environment(markdown: bool) -> Environment:
+    env = Environment(
+        loader=PackageLoader("robust_eval.report", "templates"),
+        autoescape=not markdown,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown)
+    return env
+
+
+def rule_flip_sections(records: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per recipe that reports rules: flips per rule and checkpoint, and a chart of the totals."""
+    checkpoints = list(summary["metrics"]["checkpoints"])
+    sections = []
+    for recipe in (r["name"] for r in summary["config"]["recipes"]):
+        per_checkpoint = {c: metrics.rule_flips(records, c, recipe) for c in checkpoints}
+        totals: dict[str, int] = {}
+        for flips in per_checkpoint.values():
+            for rule, count in flips.items():
+                totals[rule] = totals.get(rule, 0) + count
+        if totals:
+            ranked = dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
+            rows = [(rule, [per_checkpoint[c].get(rule, 0) for c in checkpoints], total) for rule, total in ranked.items()]
+            title = f"{recipe}: prediction flips per rule (all checkpoints)"
+            sections.append({"recipe": recipe, "rows": rows, "figure": plots.rule_flips(ranked, title)})
+    return sections
+
+
+def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the Markdown and HTML templates show."""
+    config = summary["config"]
+    checkpoints = [c["name"] for c in config["checkpoints"]]
+    recipes = [r["name"] for r in config["recipes"]]
+    return {
+        "summary": summary,
+        "checkpoints": checkpoints,
+        "recipes": recipes,
+        "per_checkpoint": summary["metrics"]["checkpoints"],
+        "groups": summary["metrics"]["groups"],
+        "figures": {
+            "accuracy": plots.accuracy_bars(summary),
+            "budget": plots.success_vs_budget(records, checkpoints, recipes),
+            "queries": plots.query_histogram(records, recipes),
+        },
+        "rules": rule_flip_sections(records, summary),
+        "pairs": sample_pairs(records, checkpoints, recipes),
+        "config_json": json.dumps(config, indent=2, sort_keys=True),
+        "environment_json": json.dumps(
+            {k: summary[k] for k in ("environment", "git_commit", "device", "seeds")}, indent=2, sort_keys=True
+        ),
+    }
+
+
+def render(out_dir: Path, update_model_cards: bool = False) -> ReportFiles:
+    """Write summary.json, report.md and report.html of the run in `out_dir` (and model cards if asked)."""
+    out_dir = Path(out_dir)
+    run = read_run(out_dir)
+    if run is None:
+        raise RobustEvalError(f"{out_dir} holds no robust-eval run (no run.json): pass the --out directory of an evaluation")
+    records = read_records(out_dir)
+    summary = build_summary(run, records)
+    files = ReportFiles(out_dir / "summary.json", out_dir / "report.md", out_dir / "report.html", [])
+    write_json_atomic(files.summary, summary)
+    values = context(run, records, summary)
+    for path, markdown, template in ((files.markdown, True, "report.md.j2"), (files.html, False, "report.html.j2")):
+        path.write_text(_environment(markdown).get_template(template).render(**values), encoding="utf-8")
+    if update_model_cards:
+        paths = run.get("environment", {}).get("checkpoint_paths", {})
+        for name in summary["metrics"]["checkpoints"]:
+            if name not in paths or not Path(paths[name]).is_dir():
+                raise RobustEvalError(f"checkpoint {name} is no longer at {paths.get(name)}: restore it to update its model card")
+            files.model_cards.append(update_model_card(Path(paths[name]), card_section(summary, name)))
+    return files
