@@ -5,6 +5,7 @@ from attacks.constraints.similarity import SentenceEncoder, SentenceSimilarity, 
 from attacks.constraints.stopwords import STOPWORDS, StopwordModification
 
 __all__ = [
+    "shared_constraints",
     "MaxModificationRate",
     "RepeatModification",
     "STOPWORDS",
@@ -13,3 +14,14 @@ __all__ = [
     "StopwordModification",
     "minilm_encoder",
 ]
+
+
+def shared_constraints(max_rate: float = 0.3, min_similarity: float | None = 0.84, window: int | None = 15) -> list:
+    """TextDefender's shared swap constraints: no repeats, no stopwords, <= `max_rate` of words, encoder similarity.
+
+    `min_similarity=None` drops the sentence-encoder check (e.g. to match TextAttack's PWWS exactly).
+    """
+    constraints = [RepeatModification(), StopwordModification(), MaxModificationRate(max_rate)]
+    if min_similarity is not None:
+        constraints.append(SentenceSimilarity(min_similarity, window))
+    return constraints
