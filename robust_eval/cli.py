@@ -95,10 +95,13 @@ def bundle_create(
 
 def bundle_install(directory: Path = typer.Argument(..., help="A directory written by `bundle create`.")) -> None:
     """Unpack a bundle into the resource cache ($ROBUST_EVAL_HOME) and verify it."""
-    from robust_eval import bundle
+    from robust_eval import bundle, fetch
 
     names = bundle.install(directory)
     out.print(f"installed {', '.join(names)} into {resources.home()}")
+    for name in names:
+        if name in fetch.FETCHERS:
+            out.print(f"  {name}: {fetch.FETCHERS[name][1](resources.location(name))}")
 
 
 def build_app() -> typer.Typer:

@@ -136,6 +136,7 @@ def apertium_environment() -> dict[str, str]:
             [str(p) for p in sorted((prefix / "lib").glob("*-linux-gnu"))] + [env.get("LD_LIBRARY_PATH", "")]
         )
         env["APERTIUM_DATADIR"] = str(modes.parent)
+        env["APERTIUM_PATH"] = str(prefix / "bin")
     return env
 
 
