@@ -7,7 +7,11 @@ composes real engine parts (word swap, modification limits, greedy word-importan
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Callable, Sequence
+
+import pytest
 
 from attacks.constraints.modification import MaxModificationRate, RepeatModification
 from attacks.core import Attack
@@ -15,6 +19,9 @@ from attacks.goals import UntargetedClassification
 from attacks.registry import recipe
 from attacks.search import GreedyWordImportance
 from attacks.transformations import WordSwap
+from conftest import build_tiny_checkpoint
+from robust_eval import cli
+from robust_eval.eval_cli import register
 
 SUBSTITUTES = {
     "good": ["great", "fine", "nice", "bad"],
@@ -71,7 +78,7 @@ def write_dataset(path: Path, copies: int = 1) -> Path:
     return path
 
 
-def fit_tiny(directory: Path, steps: int = 60, seed: int = 0) -> Path:
+def fit_tiny(directory: Path, steps: int = 20, seed: int = 0) -> Path:
     """Fine-tune a tiny checkpoint on TEXTS for a few steps (so attacks have something to flip); save it."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -90,3 +97,48 @@ def fit_tiny(directory: Path, steps: int = 60, seed: int = 0) -> Path:
         optimizer.step()
     model.save_pretrained(directory, safe_serialization=True)
     return directory
+
+
+@pytest.fixture(scope="session")
+def fitted_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two tiny classifiers fitted on TEXTS with seeds 0 and 1, named `tiny-seed0` / `tiny-seed1`."""
+    root = tmp_path_factory.mktemp("fitted")
+    return [fit_tiny(build_tiny_checkpoint(root / f"tiny-seed{s}", seed=s), seed=s) for s in (0, 1)]
+
+
+@pytest.fixture
+def copy_checkpoints(fitted_checkpoints: list[Path], tmp_path: Path) -> Callable[[], list[Path]]:
+    """Fresh copies of the fitted checkpoints (for tests that write into a checkpoint directory)."""
+
+    def make() -> list[Path]:
+        return [Path(shutil.copytree(c, tmp_path / "copies" / c.name)) for c in fitted_checkpoints]
+
+    return make
+
+
+def full_app():
+    """The `robust-eval` app with the evaluation commands registered."""
+    app = BUILD_APP()
+    register(app)
+    return app
+
+
+BUILD_APP = cli.build_app
+
+
+def main(argv: Sequence[str]) -> None:
+    """`robust-eval ARGV` through the real entry point, with the evaluation commands registered."""
+    cli.build_app = full_app
+    try:
+        cli.main(list(argv))
+    finally:
+        cli.build_app = BUILD_APP
+
+
+def strip_timings(value):
+    """A copy of records / summaries without wall-clock fields (the only ones allowed to differ)."""
+    if isinstance(value, dict):
+        return {k: strip_timings(v) for k, v in value.items() if k not in ("seconds", "seconds_per_example")}
+    if isinstance(value, list):
+        return [strip_timings(v) for v in value]
+    return value

@@ -1,0 +1,148 @@
+"""The evaluation runner on real tiny checkpoints: records, resume, determinism, kill -9, shards."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from eval_support import fitted_checkpoints, strip_timings, write_dataset  # noqa: F401 (fixture)
+from robust_eval.data import load_dataset
+from robust_eval.records import read_records
+from robust_eval.runner import RecipeRequest, evaluate
+
+TESTS = Path(__file__).resolve().parent
+RECIPES = [RecipeRequest("tiny-swap"), RecipeRequest("tiny-swap-strict", {"max_candidates": 2})]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def strict_recipe() -> None:
+    """A second recipe (same factory, other defaults) so worst case and multi-recipe paths run."""
+    from attacks.registry import recipe
+    from eval_support import tiny_swap
+
+    def tiny_swap_strict(max_candidates: int = 2, max_rate: float = 0.3):
+        """tiny-swap with fewer candidates and a tighter budget."""
+        return tiny_swap(max_candidates, max_rate)
+
+    recipe("tiny-swap-strict", paper="test")(tiny_swap_strict)
+
+
+def run(checkpoints, out: Path, data: Path, seed: int = 0, **options) -> list[dict]:
+    evaluate(checkpoints, load_dataset(str(data)), RECIPES, out, seed, show_progress=False, **options)
+    return read_records(out)
+
+
+def test_records_cover_clean_then_every_recipe_on_correct_examples(fitted_checkpoints, tmp_path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl", copies=2)
+    records = run(fitted_checkpoints, tmp_path / "out", data)
+    for checkpoint in ("tiny-seed0", "tiny-seed1"):
+        clean = [r for r in records if r["kind"] == "clean" and r["checkpoint"] == checkpoint]
+        assert len(clean) == 24
+        correct = {r["example_id"] for r in clean if r["prediction"] == r["label"]}
+        for recipe in ("tiny-swap", "tiny-swap-strict"):
+            attacked = [r for r in records if r["kind"] == "attack" and r["checkpoint"] == checkpoint
+                        and r["recipe"] == recipe]
+            assert {r["example_id"] for r in attacked} == correct
+            assert all(r["result"]["status"] in ("succeeded", "failed") for r in attacked)
+    kinds = [r["kind"] for r in records if r["checkpoint"] == "tiny-seed0"]
+    assert kinds == sorted(kinds, key=lambda kind: kind != "clean"), "clean predictions come first"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["progress"]["complete"]
+    assert summary["config"]["checkpoints"][0]["group"] == "tiny"
+    assert set(summary["metrics"]["groups"]) == {"tiny"}
+
+
+def test_rerun_skips_recorded_work(fitted_checkpoints, tmp_path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    run(fitted_checkpoints[:1], tmp_path / "out", data)
+    before = (tmp_path / "out" / "records.jsonl").read_bytes()
+    run(fitted_checkpoints[:1], tmp_path / "out", data)
+    assert (tmp_path / "out" / "records.jsonl").read_bytes() == before
+
+
+def test_same_seed_gives_identical_records(fitted_checkpoints, tmp_path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    first = run(fitted_checkpoints[:1], tmp_path / "a", data, seed=3)
+    second = run(fitted_checkpoints[:1], tmp_path / "b", data, seed=3)
+    assert strip_timings(first) == strip_timings(second)
+    assert any(r["kind"] == "attack" and r["result"]["status"] == "succeeded" for r in first)
+
+
+def test_shards_merge_into_the_single_process_report(fitted_checkpoints, tmp_path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    whole = run(fitted_checkpoints[:1], tmp_path / "whole", data)
+    for index in range(2):
+        run(fitted_checkpoints[:1], tmp_path / "sharded", data, shard=(index, 2))
+    assert sorted(p.name for p in (tmp_path / "sharded").glob("records*.jsonl")) == [
+        "records.shard-0-of-2.jsonl", "records.shard-1-of-2.jsonl"]
+    merged = read_records(tmp_path / "sharded")
+    key = lambda r: (r["kind"], r["recipe"], r["index"])  # noqa: E731
+    assert strip_timings(sorted(merged, key=key)) == strip_timings(sorted(whole, key=key))
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "sharded")]
+    assert strip_timings(summaries[0]["metrics"]) == strip_timings(summaries[1]["metrics"])
+
+
+SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+import eval_support
+from attacks.registry import recipe
+recipe("tiny-swap-strict", paper="test")(eval_support.tiny_swap)
+eval_support.main(sys.argv[1:])
+"""
+
+
+def cli_args(checkpoints, data: Path, out: Path) -> list[str]:
+    args = ["evaluate", "--data", str(data), "--out", str(out), "--seed", "5", "--no-progress",
+            "--recipe", "tiny-swap", "--recipe", "tiny-swap-strict"]
+    for checkpoint in checkpoints:
+        args += ["--model", str(checkpoint)]
+    return args
+
+
+def start(args: list[str]) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-c", SCRIPT.format(tests=str(TESTS)), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_lines(path: Path, count: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before {count} records: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.02)
+    pytest.fail(f"fewer than {count} records after {timeout} s")
+
+
+def test_kill_9_then_rerun_equals_an_uninterrupted_run(fitted_checkpoints, tmp_path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl", copies=3)
+    killed = tmp_path / "killed"
+    records = killed / "records.jsonl"
+    # Kill during the attacks on the first checkpoint, then during those on the second.
+    for lines in (40, 150):
+        process = start(cli_args(fitted_checkpoints, data, killed))
+        wait_for_lines(records, lines, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL
+    finished = start(cli_args(fitted_checkpoints, data, killed))
+    assert finished.wait(timeout=300) == 0, finished.stderr.read().decode()[-2000:]
+    reference = start(cli_args(fitted_checkpoints, data, tmp_path / "reference"))
+    assert reference.wait(timeout=300) == 0, reference.stderr.read().decode()[-2000:]
+
+    resumed, uninterrupted = read_records(killed), read_records(tmp_path / "reference")
+    assert len({(r["kind"], r["checkpoint"], r["recipe"], r["example_id"]) for r in resumed}) == len(resumed)
+    assert strip_timings(resumed) == strip_timings(uninterrupted)
+    assert len(records.read_bytes().splitlines()) == len(resumed), "no duplicated lines in the file"
+    summaries = [json.loads((d / "summary.json").read_text()) for d in (killed, tmp_path / "reference")]
+    assert strip_timings(summaries[0]) == strip_timings(summaries[1])
