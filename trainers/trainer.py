@@ -71,7 +71,7 @@ class TrainerPasses:
         if (not trainer.model_accepts_loss_kwargs or self.num_items_in_batch is None) and (
             trainer.compute_loss_func is None
         ):
-            loss = loss / trainer.current_gradient_accumulation_steps
+            loss = loss / getattr(trainer, "current_gradient_accumulation_steps", trainer.args.gradient_accumulation_steps)
         loss = loss * weight
         trainer.accelerator.backward(loss)
         return loss.detach()

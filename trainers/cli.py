@@ -1,0 +1,62 @@
+"""`robust-eval train`: its flags are generated from `TrainConfig`, so flags and config files share one schema."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from trainers.config import TrainConfig, flag, load_config
+
+TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def train_command(config: Optional[Path] = None, **flags: Any) -> None:
+    """Adversarially fine-tune a classifier and save the best-on-dev checkpoint with its training card.
+
+    Flags override the values of --config (a .json or .toml file with the same keys).
+    """
+    from trainers.train import train
+
+    outcome = train(load_config(config, **flags))
+    typer.echo(
+        f"saved {outcome.output_dir}: dev accuracy {outcome.dev_accuracy:.4f}, "
+        f"test accuracy {outcome.test_accuracy:.4f}, {outcome.train_seconds:.1f} s"
+    )
+
+
+def _signature() -> inspect.Signature:
+    """`--config` plus one optional flag per `TrainConfig` field (None = keep the file's or default value)."""
+    parameters = [
+        inspect.Parameter(
+            "config", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
+            default=typer.Option(None, "--config", help="JSON or TOML file of training options (same keys)."),
+        )
+    ]
+    for item in fields(TrainConfig):
+        kind = TYPES[item.type]
+        names = [f"--{flag(item.name)}/--no-{flag(item.name)}"] if kind is bool else [f"--{flag(item.name)}"]
+        parameters.append(
+            inspect.Parameter(
+                item.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
+                default=typer.Option(None, *names, help=f"{item.metadata['help']} [default: {item.default}]",
+                                     show_default=False),
+            )
+        )
+    return inspect.Signature(parameters)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `train` command to the `robust-eval` app."""
+
+    def train(**values: Any) -> None:
+        train_command(**values)
+
+    signature = _signature()
+    train.__signature__ = signature  # type: ignore[attr-defined]
+    train.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    train.__doc__ = train_command.__doc__
+    app.command("train")(train)
