@@ -112,7 +112,7 @@ def coerce(name: str, value: Any, origin: str) -> Any:
         "str": isinstance(value, str),
     }[kind]
     if not ok:
-        raise RobustEvalError(f"{origin}: '{name}' must be a {kind}, got {value!r}")
+        raise RobustEvalError(f"{origin}: '{name}' must be {kind}, got {value!r}")
     return float(value) if kind == "float" else value
 
 
