@@ -126,13 +126,16 @@ def full_app():
 BUILD_APP = cli.build_app
 
 
-def main(argv: Sequence[str]) -> None:
-    """`robust-eval ARGV` through the real entry point, with the evaluation commands registered."""
+def main(argv: Sequence[str]) -> int:
+    """Exit status of `robust-eval ARGV` run through the real entry point, evaluation commands registered."""
     cli.build_app = full_app
     try:
         cli.main(list(argv))
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 1
     finally:
         cli.build_app = BUILD_APP
+    return 0
 
 
 def strip_timings(value):

@@ -95,7 +95,7 @@ sys.path.insert(0, {tests!r})
 import eval_support
 from attacks.registry import recipe
 recipe("tiny-swap-strict", paper="test")(eval_support.tiny_swap)
-eval_support.main(sys.argv[1:])
+sys.exit(eval_support.main(sys.argv[1:]))
 """
 
 

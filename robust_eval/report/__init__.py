@@ -95,6 +95,7 @@ def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summar
         "summary": summary,
         "checkpoints": checkpoints,
         "recipes": recipes,
+        "label_names": config["data"]["label_names"],
         "per_checkpoint": summary["metrics"]["checkpoints"],
         "groups": summary["metrics"]["groups"],
         "figures": {
