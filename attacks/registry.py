@@ -48,7 +48,7 @@ class RecipeSpec:
 
 _REGISTRY: dict[str, RecipeSpec] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
-_loaded = False
+_SEEN_ENTRY_POINTS: set[str] = set()
 
 
 def _identity(factory: Callable[..., Attack]) -> tuple[str, str]:
@@ -72,13 +72,13 @@ def recipe(name: str, *, paper: str = "", resources: Sequence[str] = ()) -> Call
 
 
 def _load() -> None:
-    """Import the built-in recipes and every entry point of the `robust_eval.recipes` group (once)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
+    """Import the built-in recipes and every entry point of the `robust_eval.recipes` group not seen yet."""
     import_module("attacks.recipes")
     for point in entry_points(group=ENTRY_POINT_GROUP):
+        key = f"{point.name}={point.value}"
+        if key in _SEEN_ENTRY_POINTS:
+            continue
+        _SEEN_ENTRY_POINTS.add(key)
         try:
             point.load()
         except Exception as error:  # a broken plug-in must not hide the working recipes
