@@ -98,8 +98,8 @@ def _validate(raw: Mapping[str, Any], origin: str) -> None:
                 raise RobustEvalError(f"{origin}: missing key '{key}' ({spec.help})")
             continue
         _check_type(raw[key], spec.kind, f"{origin}: '{key}'")
-        items = raw[key].items() if spec.kind is dict else enumerate(raw[key])
         if spec.item is not None:
+            items = raw[key].items() if spec.kind is dict else enumerate(raw[key])
             for name, item in items:
                 _check_type(item, spec.item, f"{origin}: '{key}' entry {name!r}")
         if spec.required and spec.kind in (list, dict) and not raw[key]:
@@ -120,6 +120,7 @@ def _check_training(exp: Experiment, origin: str) -> None:
         reserved = sorted(RESERVED_TRAIN_KEYS & {k.replace("-", "_") for k in values})
         if reserved:
             raise RobustEvalError(f"{origin}: [{table}] may not set '{reserved[0]}': the experiment sets it")
+    from_mapping({"data": exp.data, **exp.train}, origin=f"{origin} [train]")
     for name in exp.methods:
         from_mapping(training_settings(exp, name, exp.seeds[0], Path(".")), origin=f"{origin} [methods.{name}]")
 

@@ -19,7 +19,7 @@ import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -150,13 +150,16 @@ def checkpoint_label_names(path: Path) -> list[str]:
 
 
 def run_config(
-    checkpoints: Sequence[Checkpoint], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int,
-    limit: int | None,
+    checkpoints: Sequence[Checkpoint], label_names: Mapping[str, list[str]], dataset: Dataset,
+    recipes: Sequence[RecipeRequest], seed: int, limit: int | None,
 ) -> dict[str, Any]:
     """What defines a run's records; an output directory never mixes records of two configurations."""
     return {
         "format": RUN_FORMAT,
-        "checkpoints": [{"name": c.name, "sha256": c.sha256, "seed": c.seed, "group": c.group} for c in checkpoints],
+        "checkpoints": [
+            {"name": c.name, "sha256": c.sha256, "seed": c.seed, "group": c.group, "label_names": label_names[c.name]}
+            for c in checkpoints
+        ],
         "data": {
             "name": dataset.name,
             "examples": len(dataset),
@@ -317,7 +320,8 @@ def evaluate(
     checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle)
     aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in checkpoints}
     attacks = build_attacks(recipes)
-    config = run_config(checkpoints, dataset, recipes, seed, limit)
+    config = run_config(checkpoints, {c.name: aligned[c.name].label_names for c in checkpoints}, dataset, recipes,
+                        seed, limit)
     paths = {c.name: str(c.path) for c in checkpoints}
     with RecordStore(out_dir, config, environment(device) | {"checkpoint_paths": paths}, shard) as store:
         with progress_bar(show_progress) as progress:

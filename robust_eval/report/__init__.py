@@ -95,7 +95,7 @@ def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summar
         "summary": summary,
         "checkpoints": checkpoints,
         "recipes": recipes,
-        "label_names": config["data"]["label_names"],
+        "label_names": {c["name"]: c["label_names"] for c in config["checkpoints"]},
         "per_checkpoint": summary["metrics"]["checkpoints"],
         "groups": summary["metrics"]["groups"],
         "figures": {

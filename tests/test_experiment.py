@@ -1,0 +1,112 @@
+"""Experiment files: validation with one-line errors, and a real train-then-evaluate run that resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import assert_one_line_error
+from eval_support import fitted_checkpoints, main, write_dataset  # noqa: F401 (fixture)
+from robust_eval.errors import RobustEvalError
+from robust_eval.experiment import parse_experiment
+
+VALID = """
+name = "tiny"
+data = "mr"
+seeds = [0, 1]
+recipes = ["tiny-swap"]
+
+[train]
+epochs = 1
+
+[methods.vanilla]
+[methods.freelb]
+adv_steps = 2
+"""
+
+
+def test_valid_experiment_parses() -> None:
+    exp = parse_experiment(VALID, "exp.toml")
+    assert exp.eval_data == "mr:test" and exp.seeds == [0, 1] and list(exp.methods) == ["vanilla", "freelb"]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (VALID + "colour = 'red'\n", "unknown key 'colour'"),
+    (VALID.replace("seeds = [0, 1]", "seeds = 3"), "'seeds' must be an array"),
+    (VALID.replace("seeds = [0, 1]", "seeds = [0, 'one']"), "'seeds' entry 1 must be an integer"),
+    (VALID.replace("seeds = [0, 1]", "seeds = [true]"), "must be an integer, got True"),
+    (VALID.replace("seeds = [0, 1]", "seeds = [1, 1]"), "repeats a seed"),
+    (VALID.replace('seeds = [0, 1]\n', 'seeds = [0, 1]\nlimit = 0\n'), "'limit' must be a positive number"),
+    (VALID.replace('data = "mr"\n', ""), "missing key 'data'"),
+    (VALID.replace('recipes = ["tiny-swap"]', "recipes = []"), "'recipes' is empty"),
+    (VALID.replace('recipes = ["tiny-swap"]', 'recipes = ["nope"]'), "unknown recipe 'nope'"),
+    (VALID + "[recipe_params.tiny-swap]\nnope = 1\n", "has no parameter 'nope'"),
+    (VALID + "[recipe_params.other]\nx = 1\n", "names a recipe not in 'recipes'"),
+    (VALID.replace("epochs = 1", "epochs = 'one'"), "[train]: 'epochs' must be"),
+    (VALID.replace("epochs = 1", "colour = 1"), "unknown key 'colour'"),
+    (VALID.replace("adv_steps = 2", "seed = 2"), "may not set 'seed'"),
+    (VALID.replace("[methods.freelb]", "[methods.magic]"), "unknown method 'magic'"),
+    ("data = [", "is not valid TOML"),
+])
+def test_bad_experiment_files(text: str, fragment: str) -> None:
+    with pytest.raises(RobustEvalError) as error:
+        parse_experiment(text, "exp.toml")
+    assert fragment in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_experiment_file_on_the_command_line(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text(VALID.replace("seeds = [0, 1]", "seeds = '0'"), encoding="utf-8")
+    code = main(["run", str(path), "--out", str(tmp_path / "out")])
+    assert_one_line_error(code, capsys.readouterr().err, "'seeds' must be an array")
+    assert not (tmp_path / "out").exists()
+    code = main(["run", str(tmp_path / "missing.toml")])
+    assert_one_line_error(code, capsys.readouterr().err, "cannot read experiment file")
+
+
+def test_run_trains_evaluates_compares_and_resumes(capsys, fitted_checkpoints, tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    path = tmp_path / "exp.toml"
+    path.write_text(f"""
+name = "tiny"
+data = "reviews"
+eval_data = "{data}"
+seeds = [0, 1]
+recipes = ["tiny-swap"]
+
+[train]
+model = "{fitted_checkpoints[0]}"
+train_data = "{data}"
+dev_data = "{data}"
+test_data = "{data}"
+epochs = 1
+batch_size = 6
+lr = 1e-4
+
+[methods.vanilla]
+[methods.freelb]
+adv_steps = 2
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert [c["name"] for c in summary["config"]["checkpoints"]] == [
+        "vanilla-seed0", "vanilla-seed1", "freelb-seed0", "freelb-seed1"]
+    assert set(summary["metrics"]["groups"]) == {"vanilla", "freelb"}
+    assert summary["progress"]["complete"]
+    assert (out / "report.html").is_file() and (out / "experiment.toml").is_file()
+    records = (out / "records.jsonl").read_bytes()
+    weights = (out / "checkpoints" / "freelb-seed1" / "model.safetensors").stat().st_mtime_ns
+    capsys.readouterr()
+
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    assert "training" not in capsys.readouterr().err
+    assert (out / "records.jsonl").read_bytes() == records
+    assert (out / "checkpoints" / "freelb-seed1" / "model.safetensors").stat().st_mtime_ns == weights
+
+    path.write_text(path.read_text().replace("seeds = [0, 1]", "seeds = [0, 2]"), encoding="utf-8")
+    code = main(["run", str(path), "--out", str(out), "--no-progress"])
+    assert_one_line_error(code, capsys.readouterr().err, "holds a different experiment")
