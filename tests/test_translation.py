@@ -40,7 +40,7 @@ def test_many_sentences_one_call_and_cache() -> None:
     texts = [f"Scene {i} of the film was good." for i in range(200)]
     back = translator.back_translate(texts)
     assert [[w for w in b.split() if w.strip(".").isdigit()] for b in back] == [[f"{i}"] for i in range(200)]
-    translator._command = ("/nonexistent/apertium", "/nonexistent")  # cached results need no MT call
+    translator._command = ("/nonexistent/apertium", "/nonexistent", {})  # cached results need no MT call
     assert translator.back_translate(texts[:5]) == back[:5]
 
 

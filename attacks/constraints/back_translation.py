@@ -64,16 +64,19 @@ class BackTranslationScore:
 class BackTranslationFilter(Constraint):
     """Keep candidates whose back-translation score against the original is >= `threshold`.
 
-    `lazy`: MT and the encoder run only on the best-scoring candidates, batched per search step.
+    `lazy=True`: checked only on the best-scoring candidates, a few at a time (fewer sentences translated,
+    one MT call per few candidates); `lazy=False`: every candidate of a search step goes through one MT
+    call before the model is queried (fewer MT calls and model queries, more sentences translated).
     """
 
-    lazy = True
-
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, score: BackTranslationScore | None = None) -> None:
+    def __init__(
+        self, threshold: float = DEFAULT_THRESHOLD, score: BackTranslationScore | None = None, lazy: bool = True,
+    ) -> None:
         if not -1 <= threshold <= 1:
             raise RobustEvalError(f"back-translation threshold must be a cosine in [-1, 1], got {threshold}")
         self.threshold = threshold
         self.score = score or BackTranslationScore()
+        self.lazy = lazy
 
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
         if not candidates:

@@ -140,9 +140,21 @@ class Rule:
         """The left-hand side without the zero-width `{END}` anchor."""
         return self.lhs[:-1] if self.lhs[-1] == "{END}" else self.lhs
 
-    def matches(self, text: str, noun: Callable[[str], bool] = is_noun) -> list[tuple[int, int]]:
-        """Non-overlapping token spans `[start, end)` where the rule applies, left to right."""
+    def matches(
+        self, text: str, noun: Callable[[str], bool] = is_noun, allowed: Callable[[int], bool] | None = None,
+    ) -> list[tuple[int, int]]:
+        """Non-overlapping token spans `[start, end)` where the rule applies, left to right.
+
+        `allowed(offset)` may veto a match by the character offset of its first token (zero-width
+        `{END}` matches are always allowed).
+        """
         tokens = tokenize(text)
+        spans = self._matches(tokens, noun)
+        if allowed is None:
+            return spans
+        return [(a, b) for a, b in spans if a == b or allowed(tokens[a].start)]
+
+    def _matches(self, tokens: list[Token], noun: Callable[[str], bool]) -> list[tuple[int, int]]:
         pattern = self.pattern
         anchored = self.lhs[-1] == "{END}"
         if not tokens or len(pattern) > len(tokens):
@@ -176,10 +188,12 @@ class Rule:
             return not noun(tokens[end].text.lower())
         return True
 
-    def apply(self, text: str, noun: Callable[[str], bool] = is_noun) -> str | None:
-        """`text` with every match rewritten, or None when the rule does not apply."""
+    def apply(
+        self, text: str, noun: Callable[[str], bool] = is_noun, allowed: Callable[[int], bool] | None = None,
+    ) -> str | None:
+        """`text` with every (allowed) match rewritten, or None when the rule does not apply."""
         tokens = tokenize(text)
-        spans = self.matches(text, noun)
+        spans = self.matches(text, noun, allowed)
         if not spans:
             return None
         pieces: list[str] = []
