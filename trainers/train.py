@@ -129,7 +129,11 @@ def warmup_argument(ratio: float) -> dict[str, float]:
 
 
 def training_arguments(config: TrainConfig, epochs: float) -> TrainingArguments:
-    """Trainer arguments: evaluate every epoch, save nothing on the way (the best weights stay in memory)."""
+    """Trainer arguments: evaluate every epoch, save nothing on the way (the best weights stay in memory).
+
+    Without CUDA, runs on CPU and, under a distributed launcher, data-parallel over gloo.
+    """
+    on_cuda = torch.cuda.is_available()
     return TrainingArguments(
         output_dir=config.output,
         num_train_epochs=epochs,
@@ -141,7 +145,9 @@ def training_arguments(config: TrainConfig, epochs: float) -> TrainingArguments:
         **warmup_argument(config.warmup_ratio),
         max_grad_norm=config.max_grad_norm,
         lr_scheduler_type="linear",
-        bf16=config.bf16 and torch.cuda.is_available(),
+        bf16=config.bf16 and on_cuda,
+        use_cpu=not on_cuda,
+        ddp_backend=None if on_cuda else "gloo",
         eval_strategy="epoch",
         save_strategy="no",
         logging_strategy="steps",
