@@ -73,3 +73,23 @@ def test_mining_finds_equivalent_rules_and_ranks_by_flips() -> None:
     assert str(best) == "movie -> film"
     assert best.support >= 3 and best.flips == best.extra["applications"] == 7
     assert best.extra["equivalent_rate"] >= 0.9
+
+
+@needs_mt
+def test_sears_mine_command_writes_a_rules_file_the_recipe_loads(tmp_path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from attacks.sears.cli import register
+
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n" + "".join(f"The movie is {w}.,1\n" for w in ["long", "short", "fun", "slow"]))
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    register(app)
+    output = tmp_path / "mined.tsv"
+    result = CliRunner().invoke(app, ["sears", "mine", "--data", str(data), "--output", str(output), "--min-support", "2"])
+    assert result.exit_code == 0, result.output
+    assert "movie -> film" in result.output
+    attack = build_recipe("sears", {"rules": str(output)})
+    assert [str(r) for r in attack.transformation.rules][0] == "movie -> film"
