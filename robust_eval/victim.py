@@ -52,7 +52,7 @@ class HFVictim:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities for each text; repeated texts are served from the cache."""
         self.queries += len(texts)
-        pending = sorted({t for t in texts if t not in self._cache}, key=len)
+        pending = sorted(dict.fromkeys(t for t in texts if t not in self._cache), key=len)
         start = 0
         while start < len(pending):
             batch = pending[start:start + self.batch_size]
