@@ -57,27 +57,6 @@ def resources_status() -> None:
     out.print(table)
 
 
-def evaluate(
-    model: str = typer.Option(..., "--model", help="Checkpoint directory (config.json + safetensors)."),
-    data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
-    text_column: str = typer.Option("text", "--text-column"),
-    label_column: str = typer.Option("label", "--label-column"),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
-) -> None:
-    """Clean accuracy of a checkpoint on a dataset."""
-    from robust_eval.clean import clean_accuracy
-    from robust_eval.data import align_labels, load_dataset
-    from robust_eval.victim import load_victim
-
-    dataset = load_dataset(data, text_column, label_column).head(limit)
-    victim = load_victim(model, trust_pickle=trust_pickle, batch_size=batch_size)
-    dataset = align_labels(dataset, victim.label_names)
-    accuracy, _ = clean_accuracy(victim, dataset)
-    out.print(f"clean accuracy on {dataset.name} ({len(dataset)} examples): {accuracy:.2%}")
-
-
 def bundle_create(
     directory: Path = typer.Argument(..., help="Directory to write the bundle to."),
     include: List[str] = typer.Option(["minilm", "mr", "wordnet"], "--include",
@@ -122,8 +101,19 @@ def build_app() -> typer.Typer:
     bundle_app.command("install")(bundle_install)
     resources_app.add_typer(bundle_app, name="bundle")
     app.add_typer(resources_app, name="resources")
-    app.command("evaluate")(evaluate)
+    for register in _subsystem_commands():
+        register(app)
     return app
+
+
+def _subsystem_commands():
+    """The `register(app)` functions of the packages that own the other commands."""
+    from attacks.cli import register as attacks_commands
+    from attacks.sears.cli import register as sears_commands
+    from robust_eval.eval_cli import register as evaluation_commands
+    from trainers.cli import register as training_commands
+
+    return (evaluation_commands, training_commands, attacks_commands, sears_commands)
 
 
 def main(argv: list[str] | None = None) -> None:

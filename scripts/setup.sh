@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up robust-eval from a clean clone on Debian / Python 3.11: system packages (when root), a virtual
+# environment in .venv with pinned versions, and every offline resource, fetched and verified.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== system packages: apertium (back-translation), chromium (HTML report check)"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends apertium apertium-eng-spa chromium >/dev/null
+else
+  echo "== not root or not Debian: install apertium, apertium-eng-spa and chromium with your package manager"
+fi
+
+echo "== virtual environment .venv"
+python3 -m venv .venv
+. .venv/bin/activate
+pip install -q torch==2.13.0
+pip install -q -c constraints.txt -e ".[test]" ./tests/plugin_pkg
+
+echo "== offline resources"
+robust-eval resources fetch
+robust-eval resources status
