@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +148,7 @@ def training_arguments(config: TrainConfig, epochs: float) -> TrainingArguments:
         lr_scheduler_type="linear",
         bf16=config.bf16 and on_cuda,
         use_cpu=not on_cuda,
-        ddp_backend=None if on_cuda else "gloo",
+        ddp_backend="gloo" if not on_cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         eval_strategy="epoch",
         save_strategy="no",
         logging_strategy="steps",
