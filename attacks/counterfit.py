@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from robust_eval import resources
 
@@ -108,20 +109,18 @@ def _pair_array(pairs: set[tuple[int, int]]) -> np.ndarray:
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
 
-def nearest(vectors: np.ndarray, rows: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def nearest(vectors: np.ndarray, rows: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """For each of `rows`, the `k` most similar other rows of `vectors` (ids, cosines), nearest first."""
-    ids = np.empty((len(rows), k), dtype=np.int32)
-    cos = np.empty((len(rows), k), dtype=np.float32)
+    matrix = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    ids, cos = [], []
     for start in range(0, len(rows), chunk):
-        block = rows[start:start + chunk]
-        sims = vectors[block] @ vectors.T
-        sims[np.arange(len(block)), block] = -np.inf
-        top = np.argpartition(-sims, k, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_sims, axis=1)
-        ids[start:start + len(block)] = np.take_along_axis(top, order, axis=1)
-        cos[start:start + len(block)] = np.take_along_axis(top_sims, order, axis=1)
-    return ids, cos
+        block = torch.from_numpy(np.asarray(rows[start:start + chunk], dtype=np.int64))
+        sims = matrix[block] @ matrix.T
+        sims[torch.arange(len(block)), block] = -float("inf")
+        top = sims.topk(k, dim=1)
+        ids.append(top.indices.to(torch.int32))
+        cos.append(top.values)
+    return torch.cat(ids).numpy(), torch.cat(cos).numpy()
 
 
 def counter_fit(vectors: np.ndarray, synonyms: np.ndarray, antonyms: np.ndarray, settings: Settings) -> np.ndarray:
@@ -134,36 +133,40 @@ def counter_fit(vectors: np.ndarray, synonyms: np.ndarray, antonyms: np.ndarray,
         keep = cos >= 1 - settings.rho
         preserve = np.stack([np.repeat(moving, keep.sum(1)), ids[keep]], axis=1)
         original_distance = 1 - cos[keep]
-    current = vectors.copy()
+    pairs = {name: torch.from_numpy(p.astype(np.int64)) for name, p in
+             (("antonyms", antonyms), ("synonyms", synonyms), ("preserve", preserve))}
+    current = torch.from_numpy(vectors.astype(np.float32))
+    baseline = torch.from_numpy(original_distance.astype(np.float32))
     for _ in range(settings.epochs):
-        update = np.zeros_like(current)
-        count = np.zeros(len(current), dtype=np.float32)
-        for a, b, weight, on in _active_terms(current, synonyms, antonyms, preserve, original_distance, settings):
-            step = weight * (current[b[on]] - current[a[on]])
-            np.add.at(update, a[on], step)
-            np.add.at(count, a[on], 1)
-        current += update / count.clip(min=1)[:, None]
-        current /= np.linalg.norm(current, axis=1, keepdims=True).clip(min=1e-8)
-    return current
+        update = torch.zeros_like(current)
+        count = torch.zeros(len(current))
+        for a, b, weight, on in _active_terms(current, pairs, baseline, settings):
+            a, b = a[on], b[on]
+            update.index_add_(0, a, weight * (current[b] - current[a]))
+            count.index_add_(0, a, torch.ones(len(a)))
+        current = current + update / count.clamp(min=1)[:, None]
+        current = torch.nn.functional.normalize(current, dim=1)
+    return current.numpy()
 
 
-def _active_terms(current: np.ndarray, synonyms: np.ndarray, antonyms: np.ndarray, preserve: np.ndarray,
-                  original_distance: np.ndarray, settings: Settings):
-    """(word ids, partner ids, weight, violated mask) per term; each pair moves its first word.
+def _active_terms(current: torch.Tensor, pairs: dict[str, torch.Tensor], baseline: torch.Tensor, settings: Settings):
+    """(word ids, partner ids, weight, violated mask) per term; each term moves its first word.
 
     A positive weight pulls a word towards its partner, a negative one pushes it away; every word then
     moves by the mean of its terms' steps (as in the authors' implementation).
     """
-    def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return 1 - np.einsum("ij,ij->i", current[a], current[b])
+    def distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return 1 - (current[a] * current[b]).sum(1)
 
-    for pairs, weight, limit, repel in ((antonyms, -settings.k_antonym, settings.delta, True),
-                                        (synonyms, settings.k_synonym, settings.gamma, False)):
-        for a, b in ((pairs[:, 0], pairs[:, 1]), (pairs[:, 1], pairs[:, 0])):
-            d = distance(a, b)
-            yield a, b, weight, (d < limit) if repel else (d > limit)
-    a, b = preserve[:, 0], preserve[:, 1]
-    yield a, b, settings.k_preserve, distance(a, b) > original_distance
+    for name, weight, limit, repel in (("antonyms", -settings.k_antonym, settings.delta, True),
+                                       ("synonyms", settings.k_synonym, settings.gamma, False)):
+        if len(pairs[name]):
+            for a, b in ((pairs[name][:, 0], pairs[name][:, 1]), (pairs[name][:, 1], pairs[name][:, 0])):
+                d = distance(a, b)
+                yield a, b, weight, (d < limit) if repel else (d > limit)
+    if len(pairs["preserve"]):
+        a, b = pairs["preserve"][:, 0], pairs["preserve"][:, 1]
+        yield a, b, settings.k_preserve, distance(a, b) > baseline
 
 
 def build(directory: Path, vocab_size: int, settings: Settings = Settings()) -> Path:
