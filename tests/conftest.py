@@ -8,13 +8,18 @@ from typing import Callable
 
 import pytest
 import torch
+from tokenizers import Tokenizer
+from tokenizers.models import WordPiece
+from tokenizers.normalizers import BertNormalizer
+from tokenizers.pre_tokenizers import BertPreTokenizer
+from tokenizers.processors import TemplateProcessing
 from transformers import (
     AutoModelForSequenceClassification,
     BertConfig,
-    BertTokenizerFast,
     DistilBertConfig,
     MPNetConfig,
     PretrainedConfig,
+    PreTrainedTokenizerFast,
     RobertaConfig,
 )
 
@@ -34,14 +39,23 @@ WORDS = (
 ARCHITECTURES = ("bert", "mpnet", "roberta", "distilbert")
 
 
-def tiny_tokenizer(directory: Path, arch: str = "bert") -> BertTokenizerFast:
-    """A word-piece tokenizer over a small fixed vocabulary (no token types where the architecture has none)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab = directory / "vocab.txt"
-    vocab.write_text("\n".join(SPECIAL_TOKENS + WORDS) + "\n", encoding="utf-8")
+def tiny_tokenizer(directory: Path, arch: str = "bert") -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over a small fixed vocabulary, built with `tokenizers` (same on transformers
+    4.x and 5.x); no token types where the architecture has none."""
+    vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS + WORDS)}
+    backend = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    backend.normalizer = BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = BertPreTokenizer()
+    backend.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
     input_names = ["input_ids", "token_type_ids", "attention_mask"] if arch == "bert" else ["input_ids", "attention_mask"]
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True, model_input_names=input_names)
-    tokenizer.model_max_length = 64
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_input_names=input_names, model_max_length=64,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
     return tokenizer
 
 
