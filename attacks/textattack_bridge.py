@@ -92,7 +92,17 @@ class VictimWrapper(ModelWrapper):
         return np.asarray(self.model.predict_proba(list(text_input_list)))
 
 
-def build_textattack_recipe(name: str, victim: Any) -> "textattack.Attack":
+def model_wrapper(victim: Any, wrapper: str = "victim") -> ModelWrapper:
+    """`victim`: our batched, caching victim; `huggingface`: TextAttack's own HuggingFaceModelWrapper around
+    the victim's model and tokenizer (as TextAttack runs a model: every query padded to the maximum length)."""
+    if wrapper == "victim":
+        return VictimWrapper(victim)
+    if wrapper == "huggingface" and hasattr(victim, "model") and hasattr(victim, "tokenizer"):
+        return textattack.models.wrappers.HuggingFaceModelWrapper(victim.model, victim.tokenizer)
+    raise RobustEvalError(f"model wrapper '{wrapper}' does not fit {type(victim).__name__}: use victim or huggingface (HF victims)")
+
+
+def build_textattack_recipe(name: str, victim: Any, wrapper: str = "victim") -> "textattack.Attack":
     """Build a TextAttack recipe by its TextAttack name (only the ones that build offline)."""
     if name not in OFFLINE_RECIPES:
         known = ", ".join(sorted(OFFLINE_RECIPES))
@@ -105,7 +115,7 @@ def build_textattack_recipe(name: str, victim: Any) -> "textattack.Attack":
     download = nltk.download
     nltk.download = _no_download  # PWWS's WordNet swap asks for omw-1.4, which English WordNet does not need
     try:
-        return getattr(textattack.attack_recipes, OFFLINE_RECIPES[name]).build(VictimWrapper(victim))
+        return getattr(textattack.attack_recipes, OFFLINE_RECIPES[name]).build(model_wrapper(victim, wrapper))
     finally:
         nltk.download = download
 
@@ -119,12 +129,15 @@ class TextAttackRecipe:
     """Run a TextAttack recipe (by name) or `textattack.Attack` against our victims, giving our results.
 
     `budget_per_word` sets TextAttack's query budget to that many queries per word of each example
-    (None keeps the attack's own budget).
+    (None keeps the attack's own budget); `wrapper` chooses how TextAttack calls the victim (`model_wrapper`).
     """
 
-    def __init__(self, attack: "str | textattack.Attack", budget_per_word: float | None = 50, name: str = "") -> None:
+    def __init__(
+        self, attack: "str | textattack.Attack", budget_per_word: float | None = 50, name: str = "", wrapper: str = "victim",
+    ) -> None:
         self.recipe = attack
         self.budget_per_word = budget_per_word
+        self.wrapper = wrapper
         self.name = name or (attack if isinstance(attack, str) else "textattack")
         self._built: dict[int, Any] = {}
 
@@ -132,10 +145,10 @@ class TextAttackRecipe:
         key = id(victim)
         if key not in self._built:
             if isinstance(self.recipe, str):
-                built = build_textattack_recipe(self.recipe, victim)
+                built = build_textattack_recipe(self.recipe, victim, self.wrapper)
             else:
                 built = self.recipe
-                built.goal_function.model = VictimWrapper(victim)
+                built.goal_function.model = model_wrapper(victim, self.wrapper)
                 built.clear_cache()
             self._built = {key: built}
         return self._built[key]
