@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 from robust_eval import resources

@@ -24,13 +24,14 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources as package_files
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from attacks.constraints.stopwords import STOPWORDS
+from robust_eval import resources
 from robust_eval.errors import RobustEvalError
 
 TOKEN_PATTERN = re.compile(
@@ -84,8 +85,6 @@ def is_noun(word: str) -> bool:
     lowered = word.lower()
     if not lowered.isalpha() or len(lowered) < 2 or lowered in STOPWORDS or lowered in DETERMINERS:
         return False
-    from robust_eval import resources
-
     wordnet = resources.wordnet()
     if wordnet.morphy(lowered, "n") != lowered:
         return False
