@@ -3,7 +3,12 @@
 TextFooler (Jin et al. 2020) and TextDefender keep a candidate only if the Universal Sentence Encoder
 cosine of a 15-word window around the changes stays above ~0.84. USE is not available offline; this
 uses all-MiniLM-L6-v2 with mean pooling (Reimers & Gurevych 2019) and the same window and threshold.
-The check is `lazy`: the engine runs it only on the best-scoring candidates.
+By default the check runs before the victim is queried, so query counts compare with TextAttack's;
+`lazy=True` checks only the best-scoring candidates (same winner, fewer encoder calls, more queries).
+Calibration on 400 MR dev sentences, one random non-stopword swapped, windowed cosine >= 0.84 kept:
+82 % of counter-fitted top-5 swaps, 82 % of WordNet swaps, 54 % of random-word swaps, and 95 % of
+antonym swaps (good -> bad): the encoder barely sees polarity, which is why substitutes come from
+counter-fitted vectors or WordNet.
 """
 
 from __future__ import annotations
@@ -70,13 +75,13 @@ class SentenceSimilarity(Constraint):
     to `window` words (TextFooler's local check); texts whose word count changed are compared whole.
     """
 
-    lazy = True
-
-    def __init__(self, threshold: float = 0.84, window: int | None = 15, encoder: SentenceEncoder | None = None) -> None:
+    def __init__(self, threshold: float = 0.84, window: int | None = 15, encoder: SentenceEncoder | None = None,
+                 lazy: bool = False) -> None:
         if not -1 <= threshold <= 1:
             raise RobustEvalError(f"similarity threshold must be a cosine in [-1, 1], got {threshold}")
         self.threshold = threshold
         self.window = window
+        self.lazy = lazy
         self._encoder = encoder
 
     @property

@@ -26,6 +26,7 @@ def embedding_swap(
     max_rate: float = 0.3,
     min_similarity: float | None = 0.84,
     window: int | None = 15,
+    lazy_similarity: bool = False,
     ranking: Ranking = "delete",
     query_budget: float | None = 50,
     vocab_size: int = 65_000,
@@ -34,7 +35,7 @@ def embedding_swap(
     return Attack(
         UntargetedClassification(),
         CounterFittedSwap(max_candidates, min_cos, vocab_size),
-        shared_constraints(max_rate, min_similarity, window),
+        shared_constraints(max_rate, min_similarity, window, lazy_similarity),
         GreedyWordImportance(ranking),
         budget_per_word=query_budget,
     )

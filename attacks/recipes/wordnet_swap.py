@@ -5,7 +5,8 @@ Weighted Word Saliency. ACL 2019.
 Components: untargeted goal; WordNet synonyms (single-word lemmas of the word's synsets, <= 50 per word);
 PWWS ordering = softmax(word saliency with [UNK]) x best probability drop, then greedy swaps in that order;
 constraints shared with TextDefender so numbers compare across recipes: no stopwords, no word changed
-twice, <= 30 % of words, MiniLM similarity >= 0.84 on a 15-word window, <= 50 x words queries.
+twice, <= 30 % of words, MiniLM similarity >= 0.84 on a 15-word window (checked before querying,
+so query counts compare with TextAttack), <= 50 x words queries.
 Use `min_similarity=none max_rate=1.0` to reproduce TextAttack's PWWS (stopwords and repeats only).
 """
 
@@ -25,6 +26,7 @@ def wordnet_swap(
     max_rate: float = 0.3,
     min_similarity: float | None = 0.84,
     window: int | None = 15,
+    lazy_similarity: bool = False,
     ranking: Ranking = "pwws",
     query_budget: float | None = 50,
 ) -> Attack:
@@ -32,7 +34,7 @@ def wordnet_swap(
     return Attack(
         UntargetedClassification(),
         WordNetSynonymSwap(max_candidates),
-        shared_constraints(max_rate, min_similarity, window),
+        shared_constraints(max_rate, min_similarity, window, lazy_similarity),
         GreedyWordImportance(ranking),
         budget_per_word=query_budget,
     )
