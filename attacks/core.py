@@ -22,6 +22,7 @@ import numpy as np
 from attacks.goals import Goal
 from attacks.result import AttackResult
 from attacks.text import AttackedText
+from robust_eval.errors import RobustEvalError
 
 if TYPE_CHECKING:
     from robust_eval.data import Example
@@ -190,7 +191,12 @@ class AttackContext:
 
 
 class SearchMethod(ABC):
-    """Explores candidates from the original text towards the goal."""
+    """Explores candidates from the original text towards the goal.
+
+    `needs_word_level`: the search keeps word indices across steps, so it needs a word-level transformation.
+    """
+
+    needs_word_level: bool = False
 
     @abstractmethod
     def search(self, context: AttackContext, start: Scored) -> Scored:
@@ -209,6 +215,11 @@ class Attack:
         budget_per_word: float | None = 50,
         name: str = "",
     ) -> None:
+        if search.needs_word_level and not transformation.word_level:
+            raise RobustEvalError(
+                f"{type(search).__name__} needs a word-level transformation, but {type(transformation).__name__} "
+                "changes word counts: use BeamSearch"
+            )
         self.goal = goal
         self.transformation = transformation
         self.pre_constraints = [c for c in constraints if isinstance(c, PreTransformationConstraint)]

@@ -26,6 +26,8 @@ Ranking = Literal["delete", "unk", "pwws"]
 class GreedyWordImportance(SearchMethod):
     """Greedy substitution in word-importance order (needs a word-level transformation)."""
 
+    needs_word_level = True
+
     def __init__(self, ranking: Ranking = "delete") -> None:
         self.ranking = ranking
 

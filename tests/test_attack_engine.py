@@ -136,6 +136,11 @@ def test_beam_search_handles_rules_that_change_word_count() -> None:
     assert result.details["changes"] == ["movie -> moving picture"]
 
 
+def test_word_importance_refuses_rules_that_change_word_count() -> None:
+    with pytest.raises(RobustEvalError, match="use BeamSearch"):
+        Attack(UntargetedClassification(), PhraseRule("movie", ["moving", "picture"]), [], GreedyWordImportance())
+
+
 def test_targeted_goal() -> None:
     goal = TargetedClassification(target=0)
     probs = np.array([[0.2, 0.8], [0.7, 0.3]])
