@@ -8,6 +8,7 @@ epochs / m <= 1.10. Checkpoints go to a temporary directory and are deleted: onl
     ROBUST_EVAL_HOME=/path/to/cache python benchmarks/train_cost.py            # 5 methods x 3 seeds
     python benchmarks/train_cost.py --sweep                                     # first a dev-only sweep
     python benchmarks/train_cost.py --limit 256 --epochs 1 --seeds 0           # smoke test
+    python benchmarks/train_cost.py --resume                                    # finish a job cut short
 
 `--sweep` trains FreeLB on seed 0 over adv-lr x adv-max-norm, picks the best dev accuracy (never test)
 and uses that pair for every adversarial method. Writes benchmarks/train_results.json and .md.
@@ -24,7 +25,7 @@ import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -55,7 +56,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--adv-init-mag", type=float, default=0.05)
     parser.add_argument("--adv-max-norm", type=float, default=0.0)
     parser.add_argument("--sweep", action="store_true", help="choose adv-lr / max-norm on dev first")
+    parser.add_argument("--sweep-adv-lr", type=float, nargs="+", default=list(SWEEP_ADV_LR))
+    parser.add_argument("--sweep-max-norm", type=float, nargs="+", default=list(SWEEP_MAX_NORM))
     parser.add_argument("--output", type=Path, default=HERE / "train_results.json")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in --output and do the rest")
     return parser.parse_args()
 
 
@@ -87,15 +91,19 @@ def run(config: TrainConfig, data: TrainingData, workdir: Path) -> dict[str, Any
     }
 
 
-def sweep(base: TrainConfig, data: TrainingData, args: argparse.Namespace, workdir: Path) -> tuple[dict, list]:
-    """Dev-only choice of (adv_lr, adv_max_norm) with FreeLB on the first seed."""
-    trials = []
-    for adv_lr, max_norm in itertools.product(SWEEP_ADV_LR, SWEEP_MAX_NORM):
+def sweep(base: TrainConfig, data: TrainingData, args: argparse.Namespace, workdir: Path) -> Iterator[dict]:
+    """FreeLB on the first seed over adv-lr x adv-max-norm, one trial at a time (scored on dev only)."""
+    for adv_lr, max_norm in itertools.product(args.sweep_adv_lr, args.sweep_max_norm):
         config = method_config(replace(base, adv_lr=adv_lr, adv_max_norm=max_norm, seed=args.seeds[0]), "freelb", args)
-        trials.append(run(config, data, workdir))
-        print(f"sweep adv_lr={adv_lr} max_norm={max_norm}: dev {trials[-1]['dev_accuracy']:.4f}", flush=True)
+        trial = run(config, data, workdir)
+        print(f"sweep adv_lr={adv_lr} max_norm={max_norm}: dev {trial['dev_accuracy']:.4f}", flush=True)
+        yield trial
+
+
+def best_setting(trials: list[dict[str, Any]]) -> dict[str, float]:
+    """The (adv_lr, adv_max_norm) with the best dev accuracy; test accuracy is never looked at."""
     best = max(trials, key=lambda t: t["dev_accuracy"])
-    return {"adv_lr": best["adv_lr"], "adv_max_norm": best["adv_max_norm"]}, trials
+    return {"adv_lr": best["adv_lr"], "adv_max_norm": best["adv_max_norm"]}
 
 
 def mean_std(values: list[float]) -> dict[str, float]:
@@ -144,33 +152,51 @@ def main() -> None:
                        logging_steps=10_000, output="unused")
     data = load_training_data(base)
     started = time.perf_counter()
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    chosen: dict[str, float] = {}
+    trials: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    commands = ["python benchmarks/train_cost.py " + " ".join(sys.argv[1:])]
+    if args.resume and args.output.is_file():  # continue a job that an earlier call could not finish
+        earlier = json.loads(args.output.read_text(encoding="utf-8"))
+        chosen, trials, runs = earlier["sweep"]["chosen"], earlier["sweep"]["trials"], earlier["runs"]
+        base = replace(base, **chosen)
+        commands = earlier["commands"] + commands
+
+    def save() -> str:
+        """Write the results so far (a job cut short still leaves every finished run on disk)."""
+        rows = summarise(runs) if any(r["method"] == "vanilla" for r in runs) else []
+        header = (f"MiniLM-L6 on MR ({len(data.train.examples)} train / {len(data.dev.examples)} dev / "
+                  f"{len(data.test.examples)} test), {args.epochs:g} epochs, batch {args.batch_size}, max length "
+                  f"{args.max_length}, seeds {args.seeds}, {device}, adv_lr {base.adv_lr}, max_norm {base.adv_max_norm}")
+        record = {"commands": commands, "device": device,
+                  "versions": library_versions(), "base_config": asdict(base),
+                  "sweep": {"chosen": chosen, "trials": trials}, "summary": rows, "runs": runs,
+                  "total_seconds": time.perf_counter() - started}
+        args.output.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        table = markdown(rows, header)
+        args.output.with_suffix(".md").write_text(table, encoding="utf-8")
+        return table
+
     with tempfile.TemporaryDirectory(prefix="train-cost-") as scratch:
         workdir = Path(scratch)
         run(replace(base, epochs=1, limit=min(256, len(data.train.examples))), TrainingData(
             replace(data.train, examples=data.train.examples[:256]), data.dev, data.test), workdir)  # warm-up
-        chosen, trials = ({}, [])
-        if args.sweep:
-            chosen, trials = sweep(base, data, args, workdir)
+        if args.sweep and not chosen:
+            for trial in sweep(base, data, args, workdir):
+                trials.append(trial)
+                save()
+            chosen.update(best_setting(trials))
             base = replace(base, **chosen)
-        runs = []
         for seed in args.seeds:
             for method in ["vanilla", *[m for m in args.methods if m != "vanilla"]]:
+                if any(r["method"] == method and r["seed"] == seed for r in runs):
+                    continue
                 runs.append(run(method_config(replace(base, seed=seed), method, args), data, workdir))
                 print(f"seed {seed} {method}: dev {runs[-1]['dev_accuracy']:.4f} test {runs[-1]['test_accuracy']:.4f} "
                       f"loop {runs[-1]['loop_seconds']:.1f} s", flush=True)
-    rows = summarise(runs)
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
-    header = (f"MiniLM-L6 on MR ({len(data.train.examples)} train / {len(data.dev.examples)} dev / "
-              f"{len(data.test.examples)} test), {args.epochs:g} epochs, batch {args.batch_size}, max length "
-              f"{args.max_length}, seeds {args.seeds}, {device}, adv_lr {base.adv_lr}, max_norm {base.adv_max_norm}")
-    table = markdown(rows, header)
-    record = {"command": "python benchmarks/train_cost.py " + " ".join(sys.argv[1:]), "device": device,
-              "versions": library_versions(), "base_config": asdict(base), "sweep": {"chosen": chosen, "trials": trials},
-              "summary": rows, "runs": runs, "total_seconds": time.perf_counter() - started}
-    args.output.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    args.output.with_suffix(".md").write_text(table, encoding="utf-8")
-    print(table)
-
+                save()
+    print(save())
 
 if __name__ == "__main__":
     main()

@@ -93,7 +93,7 @@ def show_report(out_dir: Path, update_model_card: bool) -> None:
 def evaluate(
     model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory (repeat to compare several)."),
     data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
-    recipe: List[str] = typer.Option(..., "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`)."),
+    recipe: List[str] = typer.Option([], "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`); none = clean accuracy only."),
     param: List[str] = typer.Option([], "--param", help="Recipe parameter key=value (all recipes having it) or recipe:key=value."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
     seed: int = typer.Option(0, "--seed", help="Seed of the attacks and the bootstrap intervals."),
@@ -138,12 +138,17 @@ def run(
     experiment: Path = typer.Argument(..., help="EXPERIMENT.toml: methods x seeds x recipes on one dataset."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default runs/<experiment name>); rerun to resume."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
+    train_only: bool = typer.Option(False, "--train-only", help="Stop after training; a later run evaluates."),
 ) -> None:
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
     from robust_eval.experiment import load_experiment, run_experiment
 
     spec = load_experiment(experiment)
-    directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress)
+    directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
+                               train_only=train_only)
+    if train_only:
+        out.print(f"trained every checkpoint into {directory / 'checkpoints'}; run again without --train-only to evaluate")
+        return
     show_report(directory, update_model_card=False)
 
 

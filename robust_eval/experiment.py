@@ -199,8 +199,10 @@ def _claim(out_dir: Path, exp: Experiment) -> None:
     copy.write_text(exp.source, encoding="utf-8")
 
 
-def run_experiment(exp: Experiment, out_dir: Path, show_progress: bool = True) -> Path:
-    """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`."""
+def run_experiment(exp: Experiment, out_dir: Path, show_progress: bool = True, train_only: bool = False) -> Path:
+    """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`.
+
+    `train_only` stops after training (e.g. to train on one host and evaluate in a later session)."""
     from robust_eval.console import err
     from robust_eval.data import load_dataset
     from robust_eval.runner import TRAINING_CARD, RecipeRequest, evaluate
@@ -218,6 +220,8 @@ def run_experiment(exp: Experiment, out_dir: Path, show_progress: bool = True) -
                 settings = training_settings(exp, method, seed, directory)
                 train(from_mapping(settings | {"progress": show_progress}, origin=f"methods.{method}"))
             checkpoints.append(directory)
+    if train_only:
+        return out_dir
     dataset = load_dataset(exp.eval_data).head(exp.limit)
     recipes = [RecipeRequest(name, exp.recipe_params.get(name, {})) for name in exp.recipes]
     return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit,

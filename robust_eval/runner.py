@@ -308,13 +308,11 @@ def evaluate(
 ) -> Path:
     """Evaluate checkpoints on `dataset` (already cut to `limit`) into `out_dir`; return `out_dir`.
 
-    Resumable: whatever `out_dir` already records for the same configuration is skipped; a directory
+    With no recipes only clean accuracy is measured. Resumable: whatever `out_dir` already records for the same configuration is skipped; a directory
     holding another configuration is refused. The report is rendered from the records at the end.
     """
     if not checkpoint_dirs:
         raise RobustEvalError("no checkpoint given: pass --model DIR")
-    if not recipes:
-        raise RobustEvalError("no recipe given: pass --recipe NAME (see `robust-eval recipes`)")
     if not dataset.examples:
         raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
     checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle)

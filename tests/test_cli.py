@@ -24,10 +24,14 @@ def test_help_lists_commands(capsys) -> None:
         assert command in out
 
 
-def test_evaluate_prints_clean_accuracy(capsys, tiny_checkpoint, reviews_csv: Path) -> None:
-    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_checkpoint()), "--data", str(reviews_csv))
+def test_evaluate_without_recipes_prints_clean_accuracy(capsys, tiny_checkpoint, reviews_csv: Path,
+                                                        tmp_path: Path) -> None:
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_checkpoint()), "--data", str(reviews_csv),
+                             "--out", str(tmp_path / "out"))
     assert code == 0, err
-    assert "clean accuracy on" in out and "(3 examples)" in out
+    assert "robustness on" in out and "clean" in out
+    records = (tmp_path / "out" / "records.jsonl").read_text().splitlines()
+    assert len(records) == 3
 
 
 def test_resources_status_with_empty_home(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,6 +91,9 @@ lr = 1e-4
 adv_steps = 2
 """, encoding="utf-8")
     out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--train-only"]) == 0, capsys.readouterr().err
+    assert (out / "checkpoints" / "freelb-seed1" / "training.json").is_file()
+    assert not (out / "records.jsonl").exists()
     assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert [c["name"] for c in summary["config"]["checkpoints"]] == [
