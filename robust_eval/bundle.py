@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import shutil
 import subprocess
 import sys
@@ -21,11 +22,16 @@ from robust_eval.errors import RobustEvalError
 
 MANIFEST = "manifest.json"
 ENCODER_WEIGHTS = "model.safetensors"
+HALF_WEIGHTS = "minilm.fp16.safetensors.xz"
+# Apertium, its eng-spa data, and every shared library its programs (and gawk, which its script runs) need
+# beyond a minimal Linux base (libc, libstdc++, libgcc_s, zlib, liblzma, libtinfo).
 APERTIUM_DEBS = (
-    "apertium", "apertium-eng-spa", "apertium-lex-tools", "lttoolbox", "libapertium3", "liblttoolbox3",
-    "libicu72", "libxml2", "gawk",
+    "apertium", "apertium-eng-spa", "apertium-lex-tools", "libapertium-lex-tools1", "lttoolbox", "libapertium3",
+    "liblttoolbox3", "libicu72", "libxml2", "gawk", "libsigsegv2", "libmpfr6", "libgmp10", "libreadline8",
 )
 BUNDLABLE = ("minilm", "mr", "wordnet", "counter-fitted", "glove", "apertium")
+# Apertium's deformatters for formats other than plain text are left out.
+APERTIUM_OTHER_FORMATS = ("docx", "html", "latex", "mediawiki", "odt", "pptx", "rtf", "wxml", "xlsx", "xpresstag")
 
 
 def _sha256(path: Path) -> str:
@@ -36,18 +42,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _tar_xz(source: Path, archive: Path, filter_weights: bool = False) -> None:
-    with tarfile.open(archive, "w:xz", preset=6) as tar:
+def _tar_xz(source: Path, archive: Path, left_out: tuple[str, ...] = ()) -> None:
+    with tarfile.open(archive, "w:xz", preset=9) as tar:
         for path in sorted(source.rglob("*")):
-            if path.is_file() and not (filter_weights and path.name == ENCODER_WEIGHTS):
+            if path.is_file() and path.name not in left_out:
                 tar.add(path, arcname=str(path.relative_to(source)))
 
 
 def _half_precision_weights(source: Path, target: Path) -> None:
-    from safetensors.torch import load_file, save_file
+    """float16 copy of the weights, xz-compressed (about 10 % smaller again)."""
+    from safetensors.torch import load_file, save
 
     tensors = load_file(source)
-    save_file({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, target)
+    half = save({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()})
+    target.write_bytes(lzma.compress(half, preset=6))
 
 
 def _relative_dir(name: str) -> str:
@@ -71,9 +79,9 @@ def create(target: Path, names: list[str], wheels: list[str], max_mb: float | No
             source = resources.home() / _relative_dir(name)
             if not source.is_dir() or not any(source.iterdir()):
                 raise RobustEvalError(f"'{name}' is not in the cache to bundle: run `robust-eval resources fetch {name}` first")
-            _tar_xz(source, archive, filter_weights=name == "minilm")
+            _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name == "minilm" else ())
             if name == "minilm":
-                _half_precision_weights(source / ENCODER_WEIGHTS, target / "minilm.fp16.safetensors")
+                _half_precision_weights(source / ENCODER_WEIGHTS, target / HALF_WEIGHTS)
         manifest["items"][name] = {"archive": archive.name, "relative_dir": _relative_dir(name)}
     for requirement in wheels:
         wheel_dir = target / "wheels"
@@ -104,9 +112,22 @@ def _pack_apertium(archive: Path) -> None:
             raise RobustEvalError(f"apt-get download failed ({completed.stderr.strip().splitlines()[-1:]}): run apt-get update")
         for deb in sorted(debs.glob("*.deb")):
             subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True)
-        with tarfile.open(archive, "w:xz", preset=6) as tar:
+        if (tree / "lib").is_dir():  # some libraries still ship in /lib rather than /usr/lib
+            shutil.copytree(tree / "lib", tree / "usr" / "lib", dirs_exist_ok=True, symlinks=True)
+        with tarfile.open(archive, "w:xz", preset=9) as tar:
             for part in ("usr/bin", "usr/lib", "usr/share/apertium"):
-                tar.add(tree / part, arcname=part)
+                tar.add(tree / part, arcname=part, filter=_without_other_formats)
+
+
+def _without_other_formats(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """Leave out deformatters for other document formats and the language-model ranker (never run here)."""
+    name = member.name.rsplit("/", 1)[-1]
+    if name == "irstlm-ranker":
+        return None
+    if name.startswith(("apertium-des", "apertium-re", "apertium-post", "apertium-pre")) and name.endswith(
+            APERTIUM_OTHER_FORMATS + tuple(f"{f}-alt" for f in APERTIUM_OTHER_FORMATS) + ("-noent", "-raw")):
+        return None
+    return member
 
 
 def install(source: Path) -> list[str]:
@@ -127,7 +148,7 @@ def install(source: Path) -> list[str]:
         with tarfile.open(source / item["archive"]) as tar:
             tar.extractall(target, filter="data")
         if name == "minilm":
-            _restore_full_precision(source / "minilm.fp16.safetensors", target / ENCODER_WEIGHTS)
+            _restore_full_precision(source / HALF_WEIGHTS, target / ENCODER_WEIGHTS)
         if name == "apertium":
             _relocate_apertium(target)
         installed.append(name)
@@ -135,9 +156,9 @@ def install(source: Path) -> list[str]:
 
 
 def _restore_full_precision(source: Path, target: Path) -> None:
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load, save_file
 
-    tensors = load_file(source)
+    tensors = load(lzma.decompress(source.read_bytes()))
     save_file({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, target, metadata={"format": "pt"})
 
 

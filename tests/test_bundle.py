@@ -1,0 +1,69 @@
+"""Offline bundles: pack, verify checksums, install, and a relocatable Apertium that needs nothing else."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from robust_eval import bundle, resources
+from robust_eval.errors import RobustEvalError
+
+BASE_LIBRARIES = ("libc.so", "libm.so", "libstdc++.so", "libgcc_s.so", "libz.so", "liblzma.so", "libtinfo.so",
+                  "ld-linux", "libpthread.so", "libdl.so", "librt.so", "linux-vdso")
+
+
+@pytest.mark.integration
+def test_bundle_round_trip_restores_the_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = bundle.create(tmp_path / "b", ["minilm", "mr"], [], max_mb=60)
+    assert set(manifest["items"]) == {"minilm", "mr"} and manifest["size_bytes"] < 50e6
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    assert bundle.install(tmp_path / "b") == ["minilm", "mr"]
+    from robust_eval.fetch import verify_minilm, verify_mr
+
+    assert "forward pass ok" in verify_minilm(resources.location("minilm"))
+    assert "ok" in verify_mr(resources.location("mr"))
+
+
+@pytest.mark.integration
+def test_damaged_or_oversized_bundles_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(RobustEvalError, match="over the 0.1 MB budget"):
+        bundle.create(tmp_path / "big", ["mr"], [], max_mb=0.1)
+    bundle.create(tmp_path / "b", ["mr"], [])
+    archive = tmp_path / "b" / "mr.tar.xz"
+    archive.write_bytes(archive.read_bytes()[:-10])
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    with pytest.raises(RobustEvalError, match="'mr.tar.xz' is missing or damaged"):
+        bundle.install(tmp_path / "b")
+    with pytest.raises(RobustEvalError, match="is not a bundle"):
+        bundle.install(tmp_path)
+    with pytest.raises(RobustEvalError, match="cannot bundle 'bert'"):
+        bundle.create(tmp_path / "c", ["bert"], [])
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="bundling Apertium needs apt-get (Debian)")
+def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle.create(tmp_path / "b", ["apertium"], [])
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    bundle.install(tmp_path / "b")
+    prefix = tmp_path / "home" / "apertium" / "usr"
+    assert resources.apertium_modes_dir() == prefix / "share" / "apertium" / "modes"
+    env = resources.apertium_environment()
+    missing = {}
+    for program in (prefix / "bin").iterdir():
+        if program.read_bytes()[:4] != b"\x7fELF":
+            continue
+        linked = subprocess.run(["ldd", str(program)], capture_output=True, text=True, env=env).stdout
+        for line in linked.splitlines():
+            name, _, target = line.strip().partition(" => ")
+            if "not found" in target or (target and not target.startswith(str(prefix))
+                                         and not name.startswith(BASE_LIBRARIES)):
+                missing.setdefault(program.name, []).append(name)
+    assert not missing, json.dumps(missing)
+    from attacks.translation import ApertiumTranslator
+
+    assert "film" in ApertiumTranslator().back_translate(["I really hated this boring film."])[0]
