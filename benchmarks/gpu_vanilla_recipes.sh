@@ -6,7 +6,7 @@
 #       --include apertium --wheel nltk==3.10.4          # on a connected machine (63.7 MB)
 #   OUT=/some/dir bash benchmarks/gpu_vanilla_recipes.sh  # on the GPU host, from the repository root
 set -u
-export ROBUST_EVAL_HOME=${ROBUST_EVAL_HOME:-/tmp/robust-eval-home} PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
+export ROBUST_EVAL_HOME=${ROBUST_EVAL_HOME:-$PWD/runs/home} PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 python3 -m pip install -q --no-deps .bundle/b/wheels/*.whl
 python3 -m robust_eval resources bundle install .bundle/b
 python3 -m robust_eval train --method vanilla --output ck/vanilla --seed 0 --epochs 2 --lr 5e-5 --no-progress
