@@ -17,7 +17,7 @@ from robust_eval import metrics
 from robust_eval.errors import RobustEvalError
 from robust_eval.records import read_records, read_run, write_json_atomic
 from robust_eval.report import plots
-from robust_eval.report.model_card import card_section, percent, update_model_card
+from robust_eval.report.model_card import card_section, interval, percent, update_model_card
 from robust_eval.report.pairs import sample_pairs
 from robust_eval.report.summary import build_summary
 
@@ -48,11 +48,7 @@ def spread(value: Mapping[str, Any]) -> str:
     """`mean +- std` of a rate over seeds, in percent, with the pooled interval."""
     if value["mean"] is None:
         return "-"
-    text = f"{100 * value['mean']:.1f} ± {100 * value['std']:.1f}"
-    if value.get("ci95"):
-        low, high = value["ci95"]
-        text += f" [{100 * low:.1f}, {100 * high:.1f}]"
-    return text
+    return f"{100 * value['mean']:.1f} ± {100 * value['std']:.1f}" + interval(value)
 
 
 def _environment(markdown: bool) -> Environment:

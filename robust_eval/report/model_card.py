@@ -37,11 +37,15 @@ def percent(rate: Mapping[str, Any]) -> str:
     """`85.3 % [83.0, 87.5]` for a rate with its interval, `-` when undefined."""
     if rate["value"] is None:
         return "-"
-    text = f"{100 * rate['value']:.1f} %"
-    if rate.get("ci95"):
-        low, high = rate["ci95"]
-        text += f" [{100 * low:.1f}, {100 * high:.1f}]"
-    return text
+    return f"{100 * rate['value']:.1f} %" + interval(rate)
+
+
+def interval(rate: Mapping[str, Any]) -> str:
+    """` [83.0, 87.5]`: a rate's 95 % interval in percent, empty when it has none."""
+    if not rate.get("ci95"):
+        return ""
+    low, high = rate["ci95"]
+    return f" [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def update_model_card(directory: Path, section: str) -> Path:
