@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up robust-eval from a clean clone on Debian / Python 3.11: system packages (when root), a virtual
 # environment in .venv with pinned versions, and every offline resource, fetched and verified.
+# EXTRAS selects the optional extras (default "test"; CI adds "textattack").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -17,7 +18,7 @@ echo "== virtual environment .venv"
 python3 -m venv .venv
 . .venv/bin/activate
 pip install -q torch==2.13.0
-pip install -q -c constraints.txt -e ".[test]" ./tests/plugin_pkg
+pip install -q -c constraints.txt -e ".[${EXTRAS:-test}]" ./tests/plugin_pkg
 
 echo "== offline resources"
 robust-eval resources fetch
