@@ -18,7 +18,8 @@ echo "== virtual environment .venv"
 python3 -m venv .venv
 . .venv/bin/activate
 pip install -q torch==2.13.0
-pip install -q -c constraints.txt -e ".[${EXTRAS:-test}]" ./tests/plugin_pkg
+pip install -q -c constraints.txt -e ".[${EXTRAS:-test}]"
+pip install -q -c constraints.txt ./tests/plugin_pkg   # an example third-party recipe package
 
 echo "== offline resources"
 robust-eval resources fetch
