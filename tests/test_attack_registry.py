@@ -97,9 +97,11 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The example plug-in package, installed as a user would (CI installs it; else into a temp dir)."""
     try:
         distribution("robust-eval-plugin-example")
-        return
     except PackageNotFoundError:
         pass
+    else:
+        yield
+        return
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
