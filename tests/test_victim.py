@@ -124,3 +124,19 @@ def test_real_minilm_predicts(tmp_path: Path) -> None:
     probabilities = victim.predict_proba(["A gorgeous, witty film.", "Dull and lifeless."])
     assert probabilities.shape == (2, 2) and np.isfinite(probabilities).all()
     assert victim.model.config.hidden_size == 384
+
+
+def test_out_of_memory_halves_the_batch_and_continues(tiny_checkpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    victim = load_victim(tiny_checkpoint(), device="cpu", batch_size=8)
+    expected = load_victim(tiny_checkpoint(), device="cpu").predict_proba(["good", "bad", "fine", "dull", "fun"])
+    original = victim._forward
+
+    def limited_memory(batch: list[str]) -> np.ndarray:
+        if len(batch) > 2:  # pretend the device only fits two texts at a time
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return original(batch)
+
+    monkeypatch.setattr(victim, "_forward", limited_memory)
+    probabilities = victim.predict_proba(["good", "bad", "fine", "dull", "fun"])
+    assert victim.batch_size == 2
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
