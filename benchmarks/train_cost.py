@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import torch
 
-from trainers.card import library_versions
+from robust_eval.versions import library_versions
 from trainers.config import TrainConfig
 from trainers.strategies import STRATEGIES
 from trainers.train import TrainingData, load_training_data, train

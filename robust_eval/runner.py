@@ -29,6 +29,7 @@ from robust_eval.console import err as console
 from robust_eval.data import Dataset, Example, align_labels
 from robust_eval.errors import RobustEvalError
 from robust_eval.records import RecordStore
+from robust_eval.versions import library_versions
 from robust_eval.victim import HFVictim, check_checkpoint, load_victim
 
 RUN_FORMAT = 1
@@ -187,21 +188,12 @@ def git_commit() -> str | None:
 
 def environment(device: str | None) -> dict[str, Any]:
     """Library versions, git commit and device of this run (recorded once, when the run starts)."""
-    import transformers
-
-    import robust_eval
-
     resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     device_name = torch.cuda.get_device_name(resolved) if resolved.type == "cuda" else platform.processor() or "cpu"
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": {
-            "robust-eval": robust_eval.__version__,
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "numpy": np.__version__,
-        },
+        "versions": library_versions(),
         "git_commit": git_commit(),
         "device": {"type": resolved.type, "name": device_name, "torch_threads": torch.get_num_threads()},
     }

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import platform
 from typing import TYPE_CHECKING, Any
 
-import accelerate
 import torch
-import transformers
 
-import robust_eval
+from robust_eval.versions import library_versions
 from trainers.strategies import Strategy
 
 if TYPE_CHECKING:
@@ -18,16 +15,6 @@ if TYPE_CHECKING:
     from trainers.train import TrainingData, TrainingOutcome
 
 CARD_JSON = "training.json"
-
-
-def library_versions() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "accelerate": accelerate.__version__,
-        "robust_eval": robust_eval.__version__,
-    }
 
 
 def card_record(outcome: TrainingOutcome, config: TrainConfig, data: TrainingData, strategy: Strategy) -> dict[str, Any]:
