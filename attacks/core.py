@@ -61,6 +61,9 @@ class Constraint(ABC):
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
         """One boolean per candidate: does it satisfy the constraint?"""
 
+    def reset(self) -> None:
+        """Forget state kept from earlier examples (called before each attack); nothing by default."""
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -242,6 +245,8 @@ class Attack:
         """Attack one example; originally misclassified examples are skipped."""
         started = time.perf_counter()
         self.goal.check(victim.num_labels)
+        for constraint in self.eager_constraints + self.lazy_constraints:
+            constraint.reset()
         original = AttackedText.from_text(example.text)
         queries = ModelQueries(victim, self.query_limit(len(original)))
         context = AttackContext(self, queries, original, example.label)

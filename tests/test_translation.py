@@ -57,3 +57,17 @@ def test_unknown_pair_is_a_one_line_error() -> None:
         ApertiumTranslator(pivot="xyz").translate(["hello"])
     with pytest.raises(RobustEvalError, match="not valid"):
         ApertiumTranslator(pivot="spa; rm")
+
+
+@needs_apertium
+def test_reset_makes_round_trips_independent_of_history() -> None:
+    from robust_eval.data import load_dataset
+
+    texts = [e.text for e in load_dataset("mr:test").examples]
+    fresh = ApertiumTranslator()
+    expected = fresh.translate(texts[:400])
+    used = ApertiumTranslator()
+    used.translate(texts[800:1000])
+    assert used.translate(texts[:400]) != expected  # Apertium's transfer variables carry over
+    used.reset()
+    assert used.translate(texts[:400]) == expected

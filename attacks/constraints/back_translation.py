@@ -60,6 +60,11 @@ class BackTranslationScore:
         left, right = vectors[: len(originals)], vectors[len(originals):]
         return (left * right).sum(axis=1)
 
+    def reset(self) -> None:
+        """Start the next example with no translation history (see `Translator.reset`)."""
+        if self._translator is not None:
+            self._translator.reset()
+
 
 class BackTranslationFilter(Constraint):
     """Keep candidates whose back-translation score against the original is >= `threshold`.
@@ -83,3 +88,6 @@ class BackTranslationFilter(Constraint):
             return []
         scores = self.score([original.text] * len(candidates), [c.text for c in candidates])
         return [bool(s >= self.threshold) for s in scores]
+
+    def reset(self) -> None:
+        self.score.reset()
