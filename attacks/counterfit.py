@@ -21,17 +21,19 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from robust_eval import resources
+from robust_eval.errors import RobustEvalError
 
 VERSION = 1
 WORD = re.compile(r"^[a-z]+(?:['-][a-z]+)*$")
 NEIGHBOURS = 50
+NO_NEIGHBOUR_U16 = 65535
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,23 @@ class CounterFittedVectors:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.words: list[str] = (directory / "words.txt").read_text(encoding="utf-8").split("\n")
-        self.vectors: np.ndarray = np.load(directory / "vectors.npy")
-        self.neighbour_ids: np.ndarray = np.load(directory / "neighbours.npy")
+        self.neighbour_ids: np.ndarray = np.load(directory / "neighbours.npy").astype(np.int64)
+        if self.neighbour_ids.max(initial=0) == NO_NEIGHBOUR_U16:
+            self.neighbour_ids[self.neighbour_ids == NO_NEIGHBOUR_U16] = -1
         self.neighbour_cos: np.ndarray = np.load(directory / "neighbour_cos.npy").astype(np.float32)
         self.info = json.loads((directory / "info.json").read_text(encoding="utf-8"))
         self.index = {w: i for i, w in enumerate(self.words)}
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """The unit vectors (absent from the compact copy that offline bundles carry)."""
+        path = self.directory / "vectors.npy"
+        if not path.is_file():
+            raise RobustEvalError(
+                f"{self.directory} holds neighbour tables only (a bundle's compact copy): "
+                "run `robust-eval resources fetch glove wordnet` and let the vectors be rebuilt"
+            )
+        return np.load(path)
 
     def cosine(self, a: str, b: str) -> float:
         """Cosine similarity of two vocabulary words."""
@@ -189,6 +203,18 @@ def build(directory: Path, vocab_size: int, settings: Settings = Settings()) -> 
     except OSError:  # another process finished first: keep its copy
         shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+def compact_copy(source: Path, target: Path) -> None:
+    """What `embedding-swap` needs and nothing more: vocabulary, info, and the neighbour table with ids as
+    uint16 (65535 = no neighbour) and cosines in float16; no vectors (13 MB in all instead of 32)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("words.txt", "info.json", "neighbour_cos.npy"):
+        shutil.copyfile(source / name, target / name)
+    ids = np.load(source / "neighbours.npy")
+    if len(ids) >= NO_NEIGHBOUR_U16:
+        raise RobustEvalError(f"{source} has {len(ids)} words, too many for 16-bit neighbour ids: bundle fewer words")
+    np.save(target / "neighbours.npy", np.where(ids < 0, NO_NEIGHBOUR_U16, ids).astype(np.uint16))
 
 
 def cache_directory(vocab_size: int) -> Path:

@@ -79,7 +79,10 @@ def create(target: Path, names: list[str], wheels: list[str], max_mb: float | No
             source = resources.home() / _relative_dir(name)
             if not source.is_dir() or not any(source.iterdir()):
                 raise RobustEvalError(f"'{name}' is not in the cache to bundle: run `robust-eval resources fetch {name}` first")
-            _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name == "minilm" else ())
+            if name == "counter-fitted":
+                _pack_counter_fitted(source, archive)
+            else:
+                _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name == "minilm" else ())
             if name == "minilm":
                 _half_precision_weights(source / ENCODER_WEIGHTS, target / HALF_WEIGHTS)
         manifest["items"][name] = {"archive": archive.name, "relative_dir": _relative_dir(name)}
@@ -98,6 +101,16 @@ def create(target: Path, names: list[str], wheels: list[str], max_mb: float | No
             f"bundle is {manifest['size_bytes'] / 1e6:.1f} MB, over the {max_mb:g} MB budget: bundle fewer resources"
         )
     return manifest
+
+
+def _pack_counter_fitted(source: Path, archive: Path) -> None:
+    """Every cached vocabulary size, as the compact neighbour tables `embedding-swap` reads."""
+    from attacks.counterfit import compact_copy
+
+    with tempfile.TemporaryDirectory() as staging:
+        for directory in sorted(p for p in source.iterdir() if (p / "info.json").is_file()):
+            compact_copy(directory, Path(staging) / directory.name)
+        _tar_xz(Path(staging), archive)
 
 
 def _pack_apertium(archive: Path) -> None:

@@ -103,6 +103,7 @@ def evaluate(
     batch_size: int = typer.Option(64, "--batch-size", help="Texts per forward pass (halved on CUDA out-of-memory)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: CUDA when present)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report)."),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes sharing this host's GPU or CPU cores, each on a shard of the examples."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
     update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
@@ -122,7 +123,7 @@ def evaluate(
     dataset = load_dataset(data, text_column, label_column).head(limit)
     requests = [RecipeRequest(name, params[name]) for name in recipe]
     run_evaluation(model, dataset, requests, directory, seed, limit=limit, trust_pickle=trust_pickle, device=device,
-                   batch_size=batch_size, shard=shard_index, show_progress=progress)
+                   batch_size=batch_size, shard=shard_index, jobs=jobs, show_progress=progress)
     show_report(directory, update_model_card)
 
 
@@ -139,21 +140,37 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default runs/<experiment name>); rerun to resume."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
     train_only: bool = typer.Option(False, "--train-only", help="Stop after training; a later run evaluates."),
+    jobs: int = typer.Option(1, "--jobs", help="Train this many checkpoints at once and evaluate with this many worker processes."),
+    train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`)."),
+    recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`)."),
 ) -> None:
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
-    from robust_eval.experiment import load_experiment, run_experiment
+    from robust_eval.experiment import experiment_part, load_experiment, run_experiment
 
-    spec = load_experiment(experiment)
+    if jobs < 1:
+        raise RobustEvalError(f"--jobs must be a positive number of processes, got {jobs}")
+    spec = experiment_part(load_experiment(experiment), train_seed, recipe)
     directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
-                               train_only=train_only)
+                               train_only=train_only, jobs=jobs)
     if train_only:
         out.print(f"trained every checkpoint into {directory / 'checkpoints'}; run again without --train-only to evaluate")
         return
     show_report(directory, update_model_card=False)
 
 
+def merge(
+    sources: List[Path] = typer.Argument(..., help="Output directories of evaluate or run (two or more)."),
+    out_dir: Path = typer.Option(..., "--out", help="New directory for the joined records and report."),
+) -> None:
+    """Join output directories evaluated apart (other hosts, recipes or checkpoints) into one report."""
+    from robust_eval.merge import merge_runs
+
+    show_report(merge_runs(sources, out_dir), update_model_card=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `evaluate`, `report` and `run` to the `robust-eval` app."""
+    """Add `evaluate`, `report`, `run` and `merge` to the `robust-eval` app."""
     app.command("evaluate")(evaluate)
     app.command("report")(report)
     app.command("run")(run)
+    app.command("merge")(merge)

@@ -27,9 +27,9 @@ them, seeds grouped as mean +- std. Example:
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from robust_eval.errors import RobustEvalError
 
@@ -175,6 +175,21 @@ def load_experiment(path: Path) -> Experiment:
     return parse_experiment(text, str(path), Path(path).stem)
 
 
+def experiment_part(exp: Experiment, seeds: Sequence[int], recipes: Sequence[str]) -> Experiment:
+    """The experiment cut to some of its training seeds and recipes (all when none are given), to run a
+    part on one host; `robust-eval merge` joins the parts' output directories."""
+    for kind, chosen, known in (("seed", seeds, exp.seeds), ("recipe", recipes, exp.recipes)):
+        unknown = [str(c) for c in chosen if c not in known]
+        if unknown:
+            raise RobustEvalError(
+                f"{kind} {unknown[0]} is not in experiment {exp.name}: choose from {', '.join(map(str, known))}"
+            )
+    return replace(
+        exp, seeds=[s for s in exp.seeds if not seeds or s in seeds],
+        recipes=[r for r in exp.recipes if not recipes or r in recipes],
+    )
+
+
 def training_settings(exp: Experiment, method: str, seed: int, output: Path) -> dict[str, Any]:
     """The training configuration of one (method, seed): shared settings, then the method's own."""
     values = {"data": exp.data, **exp.train, **exp.methods[method], "seed": seed, "output": str(output)}
@@ -199,30 +214,64 @@ def _claim(out_dir: Path, exp: Experiment) -> None:
     copy.write_text(exp.source, encoding="utf-8")
 
 
-def run_experiment(exp: Experiment, out_dir: Path, show_progress: bool = True, train_only: bool = False) -> Path:
-    """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`.
-
-    `train_only` stops after training (e.g. to train on one host and evaluate in a later session)."""
-    from robust_eval.console import err
-    from robust_eval.data import load_dataset
-    from robust_eval.runner import TRAINING_CARD, RecipeRequest, evaluate
+def _train(settings: dict[str, Any], origin: str) -> None:
+    """Train one checkpoint (also the body of a training worker process)."""
     from trainers.config import from_mapping
     from trainers.train import train
 
-    out_dir = Path(out_dir)
-    _claim(out_dir, exp)
-    checkpoints = []
+    train(from_mapping(settings, origin=origin))
+
+
+def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True, jobs: int = 1) -> list[Path]:
+    """Train every (method, seed) without a training card, `jobs` at a time; return all checkpoint dirs."""
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from multiprocessing import get_context
+
+    from robust_eval.console import err
+    from robust_eval.runner import TRAINING_CARD
+
+    checkpoints, pending = [], []
     for method in exp.methods:
         for seed in exp.seeds:
             directory = checkpoint_dir(out_dir, method, seed)
-            if not (directory / TRAINING_CARD).is_file():
-                err.print(f"training {method} (seed {seed}) into {directory}")
-                settings = training_settings(exp, method, seed, directory)
-                train(from_mapping(settings | {"progress": show_progress}, origin=f"methods.{method}"))
             checkpoints.append(directory)
+            if not (directory / TRAINING_CARD).is_file():
+                settings = training_settings(exp, method, seed, directory)
+                pending.append((f"{method} (seed {seed})", settings, f"methods.{method}"))
+    if jobs <= 1 or len(pending) <= 1:
+        for label, settings, origin in pending:
+            err.print(f"training {label} into {settings['output']}")
+            _train(settings | {"progress": show_progress}, origin)
+        return checkpoints
+    err.print(f"training {len(pending)} checkpoints, {min(jobs, len(pending))} at a time: {', '.join(p[0] for p in pending)}")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train, settings | {"progress": False}, origin): label for label, settings, origin in pending}
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in finished if f.exception() is not None), None)
+        if failed is not None:
+            pool.shutdown(cancel_futures=True)
+            error = failed.exception()
+            raise RobustEvalError(f"training {futures[failed]} failed: {error}") from None
+    return checkpoints
+
+
+def run_experiment(
+    exp: Experiment, out_dir: Path, show_progress: bool = True, train_only: bool = False, jobs: int = 1,
+) -> Path:
+    """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`.
+
+    `train_only` stops after training (e.g. to train on one host and evaluate in a later session); `jobs`
+    trains that many checkpoints at once and splits the evaluation among that many worker processes.
+    """
+    from robust_eval.data import load_dataset
+    from robust_eval.runner import RecipeRequest, evaluate
+
+    out_dir = Path(out_dir)
+    _claim(out_dir, exp)
+    checkpoints = train_missing(exp, out_dir, show_progress, jobs)
     if train_only:
         return out_dir
     dataset = load_dataset(exp.eval_data).head(exp.limit)
     recipes = [RecipeRequest(name, exp.recipe_params.get(name, {})) for name in exp.recipes]
     return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit,
-                    show_progress=show_progress)
+                    show_progress=show_progress, jobs=jobs)

@@ -109,6 +109,24 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
+def claim_run_dir(out_dir: Path, config: Mapping[str, Any], environment: Mapping[str, Any] | None = None) -> None:
+    """Create `out_dir` with its `run.json`, or check that the `run.json` there has the same configuration."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RobustEvalError(f"--out {out_dir} is a file; choose a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    existing = read_run(out_dir)
+    if existing is None:
+        if any(out_dir.glob(RECORDS_GLOB)):
+            raise RobustEvalError(f"{out_dir} holds records but no {RUN_FILE}; choose another --out directory")
+        write_json_atomic(out_dir / RUN_FILE, {"config": config, "environment": environment or {}})
+    elif existing["config"] != json.loads(json.dumps(config)):
+        changed = _changed_keys(existing["config"], config)
+        raise RobustEvalError(
+            f"{out_dir} holds records of a different configuration (differs in: {changed}); "
+            "choose another --out directory or rerun with the original settings"
+        )
+
+
 class RecordStore:
     """The records of one output directory: what is done, and an append-only writer for what is not.
 
@@ -124,22 +142,7 @@ class RecordStore:
         shard: tuple[int, int] | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and not self.out_dir.is_dir():
-            raise RobustEvalError(f"--out {self.out_dir} is a file; choose a directory")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        existing = read_run(self.out_dir)
-        if existing is None:
-            if any(self.out_dir.glob(RECORDS_GLOB)):
-                raise RobustEvalError(
-                    f"{self.out_dir} holds records but no {RUN_FILE}; choose another --out directory"
-                )
-            write_json_atomic(self.out_dir / RUN_FILE, {"config": config, "environment": environment or {}})
-        elif existing["config"] != json.loads(json.dumps(config)):
-            changed = _changed_keys(existing["config"], config)
-            raise RobustEvalError(
-                f"{self.out_dir} holds records of a different configuration (differs in: {changed}); "
-                "choose another --out directory or rerun with the original settings"
-            )
+        claim_run_dir(self.out_dir, config, environment)
         self.path = self.out_dir / records_filename(shard)
         self.records = read_records(self.out_dir)
         self.done: set[RecordKey] = {record_key(r) for r in self.records}

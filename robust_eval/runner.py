@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from robust_eval.console import err as console
 from robust_eval.data import Dataset, Example, align_labels
 from robust_eval.errors import RobustEvalError
-from robust_eval.records import RecordStore
+from robust_eval.records import RecordStore, claim_run_dir
 from robust_eval.versions import library_versions
 from robust_eval.victim import HFVictim, check_checkpoint, load_victim
 
@@ -296,24 +296,60 @@ def evaluate(
     device: str | None = None,
     batch_size: int = 64,
     shard: tuple[int, int] | None = None,
+    jobs: int = 1,
     show_progress: bool = True,
+    render_report: bool = True,
 ) -> Path:
     """Evaluate checkpoints on `dataset` (already cut to `limit`) into `out_dir`; return `out_dir`.
 
-    With no recipes only clean accuracy is measured. Resumable: whatever `out_dir` already records for the same configuration is skipped; a directory
-    holding another configuration is refused. The report is rendered from the records at the end.
+    With no recipes only clean accuracy is measured. Resumable: whatever `out_dir` already records for the
+    same configuration is skipped; a directory holding another configuration is refused. `jobs` > 1 splits
+    the examples among that many worker processes (`robust_eval.workers`). The report is rendered from the
+    records at the end.
     """
     if not checkpoint_dirs:
         raise RobustEvalError("no checkpoint given: pass --model DIR")
     if not dataset.examples:
         raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
+    if jobs < 1:
+        raise RobustEvalError(f"--jobs must be a positive number of worker processes, got {jobs}")
+    if jobs > 1 and shard is not None:
+        raise RobustEvalError("--jobs and --shard do not combine: give one of them")
     checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle)
     aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in checkpoints}
     attacks = build_attacks(recipes)
     config = run_config(checkpoints, {c.name: aligned[c.name].label_names for c in checkpoints}, dataset, recipes,
                         seed, limit)
     paths = {c.name: str(c.path) for c in checkpoints}
-    with RecordStore(out_dir, config, environment(device) | {"checkpoint_paths": paths}, shard) as store:
+    run_environment = environment(device) | {"checkpoint_paths": paths, "jobs": jobs}
+    if jobs > 1:
+        from robust_eval.workers import evaluate_in_workers
+
+        claim_run_dir(Path(out_dir), config, run_environment)
+        arguments = {
+            "checkpoint_dirs": list(checkpoint_dirs), "dataset": dataset, "recipes": list(recipes), "out_dir": out_dir,
+            "seed": seed, "limit": limit, "trust_pickle": trust_pickle, "device": device, "batch_size": batch_size,
+        }
+        with progress_bar(show_progress) as progress:
+            evaluate_in_workers(arguments, jobs, Path(out_dir), len(checkpoints), len(dataset), len(recipes), progress)
+    else:
+        _evaluate_here(checkpoints, aligned, attacks, recipes, config, run_environment, out_dir, seed, trust_pickle,
+                       device, batch_size, shard, show_progress)
+    if render_report:
+        from robust_eval.report import render
+
+        render(out_dir)
+    return Path(out_dir)
+
+
+def _evaluate_here(
+    checkpoints: Sequence[Checkpoint], aligned: Mapping[str, Dataset], attacks: Mapping[str, Any],
+    recipes: Sequence[RecipeRequest], config: Mapping[str, Any], run_environment: Mapping[str, Any],
+    out_dir: Path, seed: int, trust_pickle: bool, device: str | None, batch_size: int,
+    shard: tuple[int, int] | None, show_progress: bool,
+) -> None:
+    """Evaluate in this process: per checkpoint, the clean pass, then each recipe's attacks."""
+    with RecordStore(out_dir, config, run_environment, shard) as store:
         with progress_bar(show_progress) as progress:
             for checkpoint in checkpoints:
                 victim = load_victim(checkpoint.path, trust_pickle, device, batch_size)
@@ -323,7 +359,3 @@ def evaluate(
                     attack_pass(store, victim, checkpoint, recipe.name, attacks[recipe.name], data, seed, shard,
                                 progress)
                 del victim
-    from robust_eval.report import render
-
-    render(out_dir)
-    return Path(out_dir)

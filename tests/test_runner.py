@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from eval_support import fitted_checkpoints, strip_timings, write_dataset  # noqa: F401 (fixture)
 from robust_eval.data import load_dataset
+from robust_eval.errors import RobustEvalError
 from robust_eval.records import read_records
 from robust_eval.runner import RecipeRequest, evaluate
 
@@ -147,3 +149,43 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(fitted_checkpoints, tmp_p
     summaries = [json.loads((d / "summary.json").read_text()) for d in (killed, tmp_path / "reference")]
     for key in ("config", "progress", "metrics", "seeds"):  # the environment was captured at different times
         assert strip_timings(summaries[0][key]) == strip_timings(summaries[1][key])
+
+
+def test_worker_processes_write_the_single_process_records(fitted_checkpoints, tmp_path) -> None:
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    recipes = [RecipeRequest("tiny-swap")]
+    dataset = load_dataset(str(data))
+    evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "one", show_progress=False)
+    evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "two", jobs=2, show_progress=False)
+    assert sorted(p.name for p in (tmp_path / "two").glob("records*.jsonl")) == [
+        "records.shard-0-of-2.jsonl", "records.shard-1-of-2.jsonl"]
+    key = lambda r: (r["kind"], r["checkpoint"], r["recipe"], r["index"])  # noqa: E731
+    assert strip_timings(sorted(read_records(tmp_path / "two"), key=key)) == strip_timings(
+        sorted(read_records(tmp_path / "one"), key=key))
+    with pytest.raises(RobustEvalError, match="--jobs and --shard"):
+        evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "x", jobs=2, shard=(0, 2), show_progress=False)
+
+
+def test_merge_joins_parts_split_by_checkpoint_and_recipe(fitted_checkpoints, tmp_path) -> None:
+    from robust_eval.merge import merge_runs
+
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    whole = run(fitted_checkpoints, tmp_path / "whole", data)
+    run(fitted_checkpoints[:1], tmp_path / "a", data)
+    for recipe in RECIPES:
+        evaluate(fitted_checkpoints[1:], load_dataset(str(data)), [recipe], tmp_path / f"b-{recipe.name}",
+                 show_progress=False)
+    parts = [tmp_path / "a", tmp_path / "b-tiny-swap", tmp_path / "b-tiny-swap-strict"]
+    merge_runs(parts, tmp_path / "joined")
+    key = lambda r: (r["kind"], r["checkpoint"], r["recipe"], r["index"])  # noqa: E731
+    assert strip_timings(sorted(read_records(tmp_path / "joined"), key=key)) == strip_timings(sorted(whole, key=key))
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "joined")]
+    assert strip_timings(summaries[0]["metrics"]) == strip_timings(summaries[1]["metrics"])
+    assert "checkpoint_paths" not in json.dumps(json.loads((tmp_path / "joined" / "run.json").read_text()))
+    with pytest.raises(RobustEvalError, match="not empty"):
+        merge_runs(parts, tmp_path / "joined")
+    other = tmp_path / "other" / fitted_checkpoints[0].name
+    shutil.copytree(fitted_checkpoints[1], other)  # same name as part a's checkpoint, other weights
+    run([other], tmp_path / "c", data)
+    with pytest.raises(RobustEvalError, match="differs between a and c"):
+        merge_runs([tmp_path / "a", tmp_path / "c"], tmp_path / "bad")

@@ -40,6 +40,9 @@ class TrainConfig:
     max_length: int = field(default=64, metadata={"help": "maximum tokens per text (truncation)"})
     limit: int = field(default=0, metadata={"help": "use only the first N examples of each split (0 = all)"})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on CPU)"})
+    deterministic: bool = field(
+        default=False, metadata={"help": "deterministic kernels: a rerun on the same hardware and software gives the same weights"}
+    )
     adv_steps: int = field(
         default=3, metadata={"help": "pgd: K ascent steps; freelb: K passes in total; freeat / yopo: m"}
     )

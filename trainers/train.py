@@ -17,6 +17,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
     TrainingArguments,
+    enable_full_determinism,
     set_seed,
 )
 
@@ -162,7 +163,10 @@ def training_arguments(config: TrainConfig, epochs: float) -> TrainingArguments:
 
 def build_trainer(config: TrainConfig, data: TrainingData) -> AdversarialTrainer:
     """The trainer of a run, with its `BestOnDev` and `EpochClock` callbacks attached."""
-    set_seed(config.seed)
+    if config.deterministic:
+        enable_full_determinism(config.seed, warn_only=True)
+    else:
+        set_seed(config.seed)
     strategy = config.strategy()
     model, tokenizer = load_base(config, data.label_names)
     epochs = config.epochs / strategy.optimizer_steps_per_batch

@@ -1,0 +1,95 @@
+"""Evaluation split over worker processes of one host, all writing into one output directory.
+
+An attack spends most of its time in Python and in small forward passes, so a single process leaves a
+GPU (or the other CPU cores) mostly idle. With `--jobs N`, worker I evaluates shard I/N of the examples
+(`runner.evaluate` with `shard=(I, N)`, its own records file); the parent shows one progress bar counted
+from the record files and renders the report when every worker is done. A failed worker stops the others;
+whatever they recorded stays, so rerunning the command resumes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from importlib import import_module
+from pathlib import Path
+from typing import Any, Sequence
+
+from robust_eval.errors import RobustEvalError
+from robust_eval.records import read_records
+
+POLL_SECONDS = 2.0
+
+
+def _worker(arguments: dict[str, Any], modules: list[str], index: int, jobs: int, errors: Any) -> None:
+    """Evaluate shard `index` of `jobs` (runs in a spawned process, after importing the modules that
+    registered the requested recipes, so recipes registered outside the package are found too)."""
+    import torch
+
+    from robust_eval.runner import evaluate
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    try:
+        for module in modules:
+            import_module(module)
+        evaluate(**arguments, shard=(index, jobs), jobs=1, show_progress=False, render_report=False)
+    except Exception as error:  # reported to the parent as one line, whatever its type
+        errors.put((index, f"{type(error).__name__}: {error}" if not isinstance(error, RobustEvalError) else str(error)))
+        raise SystemExit(1) from None
+
+
+def units_done(out_dir: Path, recipes: int) -> int:
+    """Finished units in `out_dir`: clean predictions, attacks, and the attacks a wrong prediction skips."""
+    done = 0
+    for record in read_records(out_dir):
+        done += 1
+        if record["kind"] == "clean" and record["prediction"] != record["label"]:
+            done += recipes
+    return done
+
+
+def evaluate_in_workers(
+    arguments: dict[str, Any], jobs: int, out_dir: Path, checkpoints: int, examples: int, recipes: int,
+    progress: Any,
+) -> None:
+    """Run `jobs` workers over the shards of `runner.evaluate(**arguments)`; raise if any of them fails."""
+    from attacks.registry import get_recipe
+
+    modules = sorted({get_recipe(r.name).origin for r in arguments["recipes"]})
+    context = multiprocessing.get_context("spawn")
+    errors = context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(arguments, modules, i, jobs, errors), daemon=True) for i in range(jobs)
+    ]
+    task = progress.add_task(f"{jobs} workers: clean + attacks", total=checkpoints * examples * (1 + recipes))
+    try:
+        for worker in workers:
+            worker.start()
+        while any(worker.is_alive() for worker in workers):
+            time.sleep(POLL_SECONDS)
+            progress.update(task, completed=units_done(out_dir, recipes))
+            if any(worker.exitcode not in (None, 0) for worker in workers):
+                break
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+    progress.update(task, completed=units_done(out_dir, recipes))
+    failed = _failures(workers, errors)
+    if failed:
+        raise RobustEvalError(f"{failed}; finished work is kept: rerun the same command to resume")
+
+
+def _failures(workers: Sequence[Any], errors: Any) -> str:
+    """One line naming the first failed worker and its error ('' when all succeeded)."""
+    messages = {}
+    while not errors.empty():
+        index, message = errors.get()
+        messages[index] = message
+    for index, worker in enumerate(workers):
+        if worker.exitcode != 0:
+            reason = messages.get(index, f"exit code {worker.exitcode}")
+            return f"evaluation worker {index + 1} of {len(workers)} failed ({reason})"
+    return ""
