@@ -140,7 +140,7 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default runs/<experiment name>); rerun to resume."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
     train_only: bool = typer.Option(False, "--train-only", help="Stop after training; a later run evaluates."),
-    jobs: int = typer.Option(1, "--jobs", help="Train this many checkpoints at once and evaluate with this many worker processes."),
+    jobs: int = typer.Option(1, "--jobs", help="Evaluate with this many worker processes (training runs one checkpoint at a time)."),
     train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`)."),
     recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`)."),
 ) -> None:

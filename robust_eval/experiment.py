@@ -214,44 +214,22 @@ def _claim(out_dir: Path, exp: Experiment) -> None:
     copy.write_text(exp.source, encoding="utf-8")
 
 
-def _train(settings: dict[str, Any], origin: str) -> None:
-    """Train one checkpoint (also the body of a training worker process)."""
+def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True) -> list[Path]:
+    """Train every (method, seed) that has no training card yet; return all checkpoint directories."""
+    from robust_eval.console import err
+    from robust_eval.runner import TRAINING_CARD
     from trainers.config import from_mapping
     from trainers.train import train
 
-    train(from_mapping(settings, origin=origin))
-
-
-def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True, jobs: int = 1) -> list[Path]:
-    """Train every (method, seed) without a training card, `jobs` at a time; return all checkpoint dirs."""
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
-
-    from robust_eval.console import err
-    from robust_eval.runner import TRAINING_CARD
-
-    checkpoints, pending = [], []
+    checkpoints = []
     for method in exp.methods:
         for seed in exp.seeds:
             directory = checkpoint_dir(out_dir, method, seed)
-            checkpoints.append(directory)
             if not (directory / TRAINING_CARD).is_file():
+                err.print(f"training {method} (seed {seed}) into {directory}")
                 settings = training_settings(exp, method, seed, directory)
-                pending.append((f"{method} (seed {seed})", settings, f"methods.{method}"))
-    if jobs <= 1 or len(pending) <= 1:
-        for label, settings, origin in pending:
-            err.print(f"training {label} into {settings['output']}")
-            _train(settings | {"progress": show_progress}, origin)
-        return checkpoints
-    err.print(f"training {len(pending)} checkpoints, {min(jobs, len(pending))} at a time: {', '.join(p[0] for p in pending)}")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_train, settings | {"progress": False}, origin): label for label, settings, origin in pending}
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in finished if f.exception() is not None), None)
-        if failed is not None:
-            pool.shutdown(cancel_futures=True)
-            error = failed.exception()
-            raise RobustEvalError(f"training {futures[failed]} failed: {error}") from None
+                train(from_mapping(settings | {"progress": show_progress}, origin=f"methods.{method}"))
+            checkpoints.append(directory)
     return checkpoints
 
 
@@ -261,14 +239,14 @@ def run_experiment(
     """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`.
 
     `train_only` stops after training (e.g. to train on one host and evaluate in a later session); `jobs`
-    trains that many checkpoints at once and splits the evaluation among that many worker processes.
+    splits the evaluation among that many worker processes.
     """
     from robust_eval.data import load_dataset
     from robust_eval.runner import RecipeRequest, evaluate
 
     out_dir = Path(out_dir)
     _claim(out_dir, exp)
-    checkpoints = train_missing(exp, out_dir, show_progress, jobs)
+    checkpoints = train_missing(exp, out_dir, show_progress)
     if train_only:
         return out_dir
     dataset = load_dataset(exp.eval_data).head(exp.limit)
