@@ -143,13 +143,14 @@ def run(
     jobs: int = typer.Option(1, "--jobs", help="Evaluate with this many worker processes (training runs one checkpoint at a time)."),
     train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`)."),
     recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`)."),
+    method: List[str] = typer.Option([], "--method", help="Run only these methods (a part: join parts with `robust-eval merge`)."),
 ) -> None:
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
     from robust_eval.experiment import experiment_part, load_experiment, run_experiment
 
     if jobs < 1:
         raise RobustEvalError(f"--jobs must be a positive number of processes, got {jobs}")
-    spec = experiment_part(load_experiment(experiment), train_seed, recipe)
+    spec = experiment_part(load_experiment(experiment), train_seed, recipe, method)
     directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
                                train_only=train_only, jobs=jobs)
     if train_only:

@@ -175,10 +175,13 @@ def load_experiment(path: Path) -> Experiment:
     return parse_experiment(text, str(path), Path(path).stem)
 
 
-def experiment_part(exp: Experiment, seeds: Sequence[int], recipes: Sequence[str]) -> Experiment:
-    """The experiment cut to some of its training seeds and recipes (all when none are given), to run a
-    part on one host; `robust-eval merge` joins the parts' output directories."""
-    for kind, chosen, known in (("seed", seeds, exp.seeds), ("recipe", recipes, exp.recipes)):
+def experiment_part(
+    exp: Experiment, seeds: Sequence[int], recipes: Sequence[str], methods: Sequence[str] = (),
+) -> Experiment:
+    """The experiment cut to some of its training seeds, recipes and methods (all when none are given), to
+    run a part on one host; `robust-eval merge` joins the parts' output directories."""
+    for kind, chosen, known in (("seed", seeds, exp.seeds), ("recipe", recipes, exp.recipes),
+                                ("method", methods, list(exp.methods))):
         unknown = [str(c) for c in chosen if c not in known]
         if unknown:
             raise RobustEvalError(
@@ -187,6 +190,7 @@ def experiment_part(exp: Experiment, seeds: Sequence[int], recipes: Sequence[str
     return replace(
         exp, seeds=[s for s in exp.seeds if not seeds or s in seeds],
         recipes=[r for r in exp.recipes if not recipes or r in recipes],
+        methods={name: values for name, values in exp.methods.items() if not methods or name in methods},
     )
 
 
