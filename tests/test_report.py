@@ -36,7 +36,9 @@ def run_dir(copy_checkpoints, tmp_path: Path, capsys) -> Path:
 
 
 def test_report_rerenders_identically_from_records_alone(run_dir: Path, capsys) -> None:
-    originals = {name: (run_dir / name).read_bytes() for name in ("summary.json", "report.md", "report.html")}
+    names = ("summary.json", "report.md", "report.html", "figures/accuracy.png", "figures/budget.png")
+    originals = {name: (run_dir / name).read_bytes() for name in names}
+    assert "![accuracy](figures/accuracy.png)" in originals["report.md"].decode()
     for name in originals:
         (run_dir / name).unlink()
     assert main(["report", str(run_dir)]) == 0

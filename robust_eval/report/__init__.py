@@ -6,6 +6,7 @@ DIR` re-renders a report at any time (also while a run is still going: it then s
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from robust_eval.report.model_card import card_section, interval, percent, updat
 from robust_eval.report.pairs import sample_pairs
 from robust_eval.report.summary import build_summary
 
+FIGURES_DIR = "figures"
 MARKDOWN_SPECIAL = set("\\`*_[]<>|&")
 
 
@@ -108,6 +110,20 @@ def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summar
     }
 
 
+def write_figures(directory: Path, figures: Mapping[str, str | None]) -> dict[str, str]:
+    """Save the report's figures as PNG files too (for report.md and for reuse); return name -> relative path."""
+    written = {}
+    for name, encoded in figures.items():
+        path = directory / f"{name}.png"
+        if encoded is None:
+            path.unlink(missing_ok=True)
+            continue
+        directory.mkdir(exist_ok=True)
+        path.write_bytes(base64.b64decode(encoded))
+        written[name] = f"{directory.name}/{path.name}"
+    return written
+
+
 def render(out_dir: Path, update_model_cards: bool = False) -> ReportFiles:
     """Write summary.json, report.md and report.html of the run in `out_dir` (and model cards if asked)."""
     out_dir = Path(out_dir)
@@ -119,6 +135,7 @@ def render(out_dir: Path, update_model_cards: bool = False) -> ReportFiles:
     files = ReportFiles(out_dir / "summary.json", out_dir / "report.md", out_dir / "report.html", [])
     write_json_atomic(files.summary, summary)
     values = context(run, records, summary)
+    values["figure_files"] = write_figures(out_dir / FIGURES_DIR, values["figures"])
     for path, markdown, template in ((files.markdown, True, "report.md.j2"), (files.html, False, "report.html.j2")):
         path.write_text(_environment(markdown).get_template(template).render(**values), encoding="utf-8")
     if update_model_cards:
