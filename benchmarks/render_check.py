@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from matplotlib.image import imread
 
 CHROMIUM_FLAGS = [
