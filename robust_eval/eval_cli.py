@@ -160,13 +160,15 @@ def run(
 
 
 def merge(
-    sources: List[Path] = typer.Argument(..., help="Output directories of evaluate or run (two or more)."),
+    sources: List[Path] = typer.Argument(..., help="Output directories of evaluate or run."),
     out_dir: Path = typer.Option(..., "--out", help="New directory for the joined records and report."),
+    checkpoint: List[str] = typer.Option([], "--checkpoint", help="Keep only these checkpoints (one source is then enough)."),
+    recipe: List[str] = typer.Option([], "--recipe", help="Keep only these recipes (one source is then enough)."),
 ) -> None:
     """Join output directories evaluated apart (other hosts, recipes or checkpoints) into one report."""
     from robust_eval.merge import merge_runs
 
-    show_report(merge_runs(sources, out_dir), update_model_card=False)
+    show_report(merge_runs(sources, out_dir, checkpoint, recipe), update_model_card=False)
 
 
 def register(app: typer.Typer) -> None:

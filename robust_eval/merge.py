@@ -50,10 +50,25 @@ def _portable(environment: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in environment.items() if k != "checkpoint_paths"}
 
 
-def merge_runs(sources: Sequence[Path], out_dir: Path) -> Path:
-    """Join the output directories `sources` into `out_dir` (new or empty) and render its report."""
-    if len(sources) < 2:
-        raise RobustEvalError("merge needs at least two output directories")
+def _keep(entries: list[dict[str, Any]], chosen: Sequence[str], kind: str) -> list[dict[str, Any]]:
+    """The entries named in `chosen` (all when it is empty); a name not among them is a one-line error."""
+    names = [e["name"] for e in entries]
+    unknown = [c for c in chosen if c not in names]
+    if unknown:
+        raise RobustEvalError(f"no {kind} '{unknown[0]}' in these runs: choose from {', '.join(names)}")
+    return [e for e in entries if not chosen or e["name"] in chosen]
+
+
+def merge_runs(
+    sources: Sequence[Path], out_dir: Path, checkpoints: Sequence[str] = (), recipes: Sequence[str] = (),
+) -> Path:
+    """Join the output directories `sources` into `out_dir` (new or empty) and render its report.
+
+    `checkpoints` / `recipes` keep only those (e.g. to carry unfinished work of one run to another host and
+    resume it there); with either, a single source is enough.
+    """
+    if len(sources) < (1 if checkpoints or recipes else 2):
+        raise RobustEvalError("merge needs at least two output directories (or one with --checkpoint / --recipe)")
     runs = []
     for source in sources:
         run = read_run(Path(source))
@@ -66,9 +81,11 @@ def merge_runs(sources: Sequence[Path], out_dir: Path) -> Path:
             if run["config"][key] != first["config"][key]:
                 raise RobustEvalError(f"{name} and {first_name} differ in '{key}': only runs on the same examples and seed join")
     configs = [(name, run["config"]) for name, run in runs]
-    checkpoints = _union(configs, "checkpoints", "sha256")
-    _regroup(checkpoints)
-    config = {**first["config"], "checkpoints": checkpoints, "recipes": _union(configs, "recipes", "params")}
+    kept = _keep(_union(configs, "checkpoints", "sha256"), checkpoints, "checkpoint")
+    _regroup(kept)
+    chosen = _keep(_union(configs, "recipes", "params"), recipes, "recipe")
+    config = {**first["config"], "checkpoints": kept, "recipes": chosen}
+    wanted = {c["name"] for c in kept}, {r["name"] for r in chosen} | {""}
     environment = {"merged_from": [{"part": name, **_portable(run["environment"])} for name, run in runs]}
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -76,7 +93,8 @@ def merge_runs(sources: Sequence[Path], out_dir: Path) -> Path:
     with RecordStore(out_dir, config, environment) as store:
         for source in sources:
             for record in read_records(Path(source)):
-                if record_key(record) not in store:
+                _, checkpoint, recipe, _ = record_key(record)
+                if checkpoint in wanted[0] and recipe in wanted[1] and record_key(record) not in store:
                     store.append(record)
     _copy_experiment_file(sources, out_dir)
     from robust_eval.report import render

@@ -189,3 +189,20 @@ def test_merge_joins_parts_split_by_checkpoint_and_recipe(fitted_checkpoints, tm
     run([other], tmp_path / "c", data)
     with pytest.raises(RobustEvalError, match="differs between a and c"):
         merge_runs([tmp_path / "a", tmp_path / "c"], tmp_path / "bad")
+
+
+def test_merge_cuts_a_run_so_part_of_it_resumes_elsewhere(fitted_checkpoints, tmp_path) -> None:
+    from robust_eval.merge import merge_runs
+
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    run(fitted_checkpoints, tmp_path / "whole", data)
+    merge_runs([tmp_path / "whole"], tmp_path / "cut", checkpoints=["tiny-seed1"], recipes=["tiny-swap"])
+    cut = read_records(tmp_path / "cut")
+    assert {(r["checkpoint"], r["recipe"]) for r in cut} == {("tiny-seed1", ""), ("tiny-seed1", "tiny-swap")}
+    evaluate(fitted_checkpoints[1:], load_dataset(str(data)), [RecipeRequest("tiny-swap")], tmp_path / "cut",
+             show_progress=False)  # the same configuration as the cut: accepted, nothing left to do
+    assert len(read_records(tmp_path / "cut")) == len(cut)
+    with pytest.raises(RobustEvalError, match="no checkpoint 'nope'"):
+        merge_runs([tmp_path / "whole"], tmp_path / "x", checkpoints=["nope"])
+    with pytest.raises(RobustEvalError, match="at least two"):
+        merge_runs([tmp_path / "whole"], tmp_path / "y")
