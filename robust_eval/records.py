@@ -36,7 +36,7 @@ def records_filename(shard: tuple[int, int] | None) -> str:
     return f"records.shard-{index}-of-{count}.jsonl"
 
 
-def _parse_lines(path: Path, data: bytes) -> tuple[list[Record], int]:
+def parse_lines(path: Path, data: bytes) -> tuple[list[Record], int]:
     """Parse a record file's bytes; return the records and the byte length of its intact prefix.
 
     Only the last line may be torn (missing its newline or cut mid-object); any other bad line means the
@@ -78,7 +78,7 @@ def read_records(out_dir: Path) -> list[Record]:
                 f"records file {path} cannot be read ({error.strerror}); fix its permissions or choose "
                 "another --out directory"
             ) from None
-        for record in _parse_lines(path, data)[0]:
+        for record in parse_lines(path, data)[0]:
             key = record_key(record)
             if key not in seen:
                 seen.add(key)
@@ -154,7 +154,7 @@ class RecordStore:
         if not self.path.exists():
             return
         data = self.path.read_bytes()
-        intact = _parse_lines(self.path, data)[1]
+        intact = parse_lines(self.path, data)[1]
         if intact < len(data):
             with self.path.open("r+b") as handle:
                 handle.truncate(intact)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from robust_eval.errors import RobustEvalError
-from robust_eval.records import read_records
+from robust_eval.records import RECORDS_GLOB, RecordKey, parse_lines, record_key
 
 POLL_SECONDS = 2.0
 
@@ -35,18 +35,36 @@ def _worker(arguments: dict[str, Any], modules: list[str], index: int, jobs: int
             import_module(module)
         evaluate(**arguments, shard=(index, jobs), jobs=1, show_progress=False, render_report=False)
     except Exception as error:  # reported to the parent as one line, whatever its type
-        errors.put((index, f"{type(error).__name__}: {error}" if not isinstance(error, RobustEvalError) else str(error)))
+        errors.put((index, str(error) if isinstance(error, RobustEvalError) else f"{type(error).__name__}: {error}"))
         raise SystemExit(1) from None
 
 
-def units_done(out_dir: Path, recipes: int) -> int:
-    """Finished units in `out_dir`: clean predictions, attacks, and the attacks a wrong prediction skips."""
-    done = 0
-    for record in read_records(out_dir):
-        done += 1
-        if record["kind"] == "clean" and record["prediction"] != record["label"]:
-            done += recipes
-    return done
+class UnitCounter:
+    """Finished units in an output directory, read incrementally (only bytes appended since the last call):
+    clean predictions, attacks, and the attacks a wrong clean prediction makes unnecessary."""
+
+    def __init__(self, out_dir: Path, recipes: int) -> None:
+        self.out_dir = out_dir
+        self.recipes = recipes
+        self.offsets: dict[Path, int] = {}
+        self.seen: set[RecordKey] = set()
+        self.done = 0
+
+    def __call__(self) -> int:
+        for path in sorted(self.out_dir.glob(RECORDS_GLOB)):
+            with path.open("rb") as handle:
+                handle.seek(self.offsets.get(path, 0))
+                records, intact = parse_lines(path, handle.read())
+            self.offsets[path] = self.offsets.get(path, 0) + intact
+            for record in records:
+                key = record_key(record)
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                self.done += 1
+                if record["kind"] == "clean" and record["prediction"] != record["label"]:
+                    self.done += self.recipes
+        return self.done
 
 
 def evaluate_in_workers(
@@ -63,12 +81,13 @@ def evaluate_in_workers(
         context.Process(target=_worker, args=(arguments, modules, i, jobs, errors), daemon=True) for i in range(jobs)
     ]
     task = progress.add_task(f"{jobs} workers: clean + attacks", total=checkpoints * examples * (1 + recipes))
+    units_done = UnitCounter(out_dir, recipes)
     try:
         for worker in workers:
             worker.start()
         while any(worker.is_alive() for worker in workers):
             time.sleep(POLL_SECONDS)
-            progress.update(task, completed=units_done(out_dir, recipes))
+            progress.update(task, completed=units_done())
             if any(worker.exitcode not in (None, 0) for worker in workers):
                 break
     finally:
@@ -76,7 +95,7 @@ def evaluate_in_workers(
             if worker.is_alive():
                 worker.terminate()
             worker.join()
-    progress.update(task, completed=units_done(out_dir, recipes))
+    progress.update(task, completed=units_done())
     failed = _failures(workers, errors)
     if failed:
         raise RobustEvalError(f"{failed}; finished work is kept: rerun the same command to resume")

@@ -206,3 +206,22 @@ def test_merge_cuts_a_run_so_part_of_it_resumes_elsewhere(fitted_checkpoints, tm
         merge_runs([tmp_path / "whole"], tmp_path / "x", checkpoints=["nope"])
     with pytest.raises(RobustEvalError, match="at least two"):
         merge_runs([tmp_path / "whole"], tmp_path / "y")
+
+
+def test_unit_counter_reads_only_what_was_appended(fitted_checkpoints, tmp_path) -> None:
+    from eval_support import TEXTS
+    from robust_eval.workers import UnitCounter
+
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    records = run(fitted_checkpoints[:1], tmp_path / "whole", data)
+    out = tmp_path / "growing"
+    out.mkdir()
+    lines = (tmp_path / "whole" / "records.jsonl").read_bytes().splitlines(keepends=True)
+    counter = UnitCounter(out, recipes=len(RECIPES))
+    with (out / "records.jsonl").open("wb") as handle:
+        handle.write(b"".join(lines[:3]) + lines[3][:10])  # three records and a torn fourth
+        handle.flush()
+        assert counter() == sum(1 + (len(RECIPES) if r["kind"] == "clean" and r["prediction"] != r["label"] else 0)
+                                for r in records[:3])
+        handle.write(lines[3][10:] + b"".join(lines[4:]))
+    assert counter() == len(TEXTS) * (1 + len(RECIPES))  # every unit of the finished run, each counted once
