@@ -124,7 +124,7 @@ class ApertiumTranslator:
 
     `-u` behaviour: unknown words pass through unchanged, without Apertium's `*` marks.
     Round trips are cached per normalised sentence (`cache_size` entries, oldest dropped first) until
-    `reset`, which also stops the pipelines (as does garbage collection).
+    `reset`, which also restarts the pipelines (garbage collection stops them).
     """
 
     def __init__(

@@ -85,7 +85,7 @@ def merge_runs(
     _regroup(kept)
     chosen = _keep(_union(configs, "recipes", "params"), recipes, "recipe")
     config = {**first["config"], "checkpoints": kept, "recipes": chosen}
-    wanted = {c["name"] for c in kept}, {r["name"] for r in chosen} | {""}
+    kept_names, chosen_names = {c["name"] for c in kept}, {r["name"] for r in chosen} | {""}  # "": clean records
     environment = {"merged_from": [{"part": name, **_portable(run["environment"])} for name, run in runs]}
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -94,7 +94,7 @@ def merge_runs(
         for source in sources:
             for record in read_records(Path(source)):
                 _, checkpoint, recipe, _ = record_key(record)
-                if checkpoint in wanted[0] and recipe in wanted[1] and record_key(record) not in store:
+                if checkpoint in kept_names and recipe in chosen_names and record_key(record) not in store:
                     store.append(record)
     _copy_experiment_file(sources, out_dir)
     from robust_eval.report import render

@@ -4,6 +4,7 @@ and end-to-end training of every strategy on every architecture with a loadable 
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,16 @@ def test_every_strategy_trains_every_architecture(arch: str, method: str, tiny_c
 def trainer_passes(method: str) -> int:
     """Passes per batch at adv_steps 2, from the table in trainers/strategies.py."""
     return {"vanilla": 1, "pgd": 3, "freeat": 2, "freelb": 2, "yopo": 2}[method]
+
+
+def test_deterministic_option_turns_on_deterministic_kernels(tiny_checkpoint, tmp_path: Path) -> None:
+    environment = dict(os.environ)  # the option sets CUBLAS_WORKSPACE_CONFIG and friends
+    try:
+        make_trainer(tiny_checkpoint("bert"), tmp_path)
+        assert not torch.are_deterministic_algorithms_enabled()
+        make_trainer(tiny_checkpoint("bert"), tmp_path, deterministic=True)
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+        os.environ.clear()
+        os.environ.update(environment)
