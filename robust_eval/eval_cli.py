@@ -84,7 +84,15 @@ def show_report(out_dir: Path, update_model_card: bool) -> None:
     from robust_eval.report import render
 
     files = render(out_dir, update_model_cards=update_model_card)
-    print_metrics(json.loads(files.summary.read_text(encoding="utf-8")))
+    summary = json.loads(files.summary.read_text(encoding="utf-8"))
+    print_metrics(summary)
+    done = summary["progress"]
+    if not done["complete"]:
+        err.print(
+            f"incomplete run: {done['clean']['done']}/{done['clean']['expected']} clean predictions and "
+            f"{done['attacks']['done']}/{done['attacks']['expected_so_far']} attacks recorded; rerun the same "
+            "command to finish", style="yellow", highlight=False,
+        )
     for card in files.model_cards:
         err.print(f"model card updated: {card}")
     out.print(f"report: {files.html.resolve()}", soft_wrap=True, highlight=False)

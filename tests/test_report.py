@@ -48,6 +48,18 @@ def test_report_rerenders_identically_from_records_alone(run_dir: Path, capsys) 
         assert (run_dir / name).read_bytes() == content, name
 
 
+def test_report_warns_while_attacks_are_missing(run_dir: Path, capsys) -> None:
+    assert main(["report", str(run_dir)]) == 0
+    assert "incomplete run" not in capsys.readouterr().err
+    records = run_dir / "records.jsonl"
+    lines = records.read_text(encoding="utf-8").splitlines(keepends=True)
+    last_attack = max(i for i, line in enumerate(lines) if '"kind": "attack"' in line)
+    records.write_text("".join(lines[:last_attack] + lines[last_attack + 1:]), encoding="utf-8")
+    assert main(["report", str(run_dir)]) == 0
+    warning = capsys.readouterr().err
+    assert "incomplete run" in warning and "rerun the same command" in warning
+
+
 def test_summary_schema(run_dir: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert (summary["schema"], summary["schema_version"]) == (SCHEMA, SCHEMA_VERSION)
