@@ -1,8 +1,12 @@
 """Offline bundles: pack cached resources into a size budget for an air-gapped host, and install them there.
 
-A bundle is a directory: `manifest.json`, one compressed archive per resource (the encoder's weights stored
+A bundle is a directory: `manifest.json`, one compressed archive per resource (an encoder's weights stored
 as float16 and restored to float32 on install), optional Python wheels, and for Apertium a relocatable copy
 of its Debian packages. `robust-eval resources bundle create DIR` then `... bundle install DIR`.
+
+A bundle larger than one transfer can be cut into volumes (`--volume-mb`): `DIR/volume-1`, `DIR/volume-2`, ...,
+each at most that size and carrying the manifest; files are split across volumes where needed. Install takes
+the volumes (or their parent directory) once all have arrived, joins the pieces and checks every file.
 """
 
 from __future__ import annotations
@@ -16,20 +20,22 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from robust_eval import resources
 from robust_eval.errors import RobustEvalError
 
 MANIFEST = "manifest.json"
 ENCODER_WEIGHTS = "model.safetensors"
-HALF_WEIGHTS = "minilm.fp16.safetensors.xz"
+VOLUME_PREFIX = "volume-"
+MANIFEST_RESERVE = 256 * 1024  # bytes of each volume kept for its manifest
 # Apertium, its eng-spa data, and every shared library its programs (and gawk, which its script runs) need
 # beyond a minimal Linux base (libc, libstdc++, libgcc_s, zlib, liblzma, libtinfo).
 APERTIUM_DEBS = (
     "apertium", "apertium-eng-spa", "apertium-lex-tools", "libapertium-lex-tools1", "lttoolbox", "libapertium3",
     "liblttoolbox3", "libicu72", "libxml2", "gawk", "libsigsegv2", "libmpfr6", "libgmp10", "libreadline8",
 )
-BUNDLABLE = ("minilm", "mr", "wordnet", "counter-fitted", "glove", "apertium")
+BUNDLABLE = (*resources.ENCODERS, "mr", "wordnet", "counter-fitted", "glove", "apertium")
 # Apertium's deformatters for formats other than plain text are left out.
 APERTIUM_OTHER_FORMATS = ("docx", "html", "latex", "mediawiki", "odt", "pptx", "rtf", "wxml", "xlsx", "xpresstag")
 
@@ -58,14 +64,21 @@ def _half_precision_weights(source: Path, target: Path) -> None:
     target.write_bytes(lzma.compress(half, preset=6))
 
 
+def _half_weights_name(encoder: str) -> str:
+    return f"{encoder}.fp16.safetensors.xz"
+
+
 def _relative_dir(name: str) -> str:
     if name == "counter-fitted":
         return "vectors/counter-fitted"
     return resources.resource(name).relative_dir
 
 
-def create(target: Path, names: list[str], wheels: list[str], max_mb: float | None = None) -> dict:
-    """Pack the named resources (and pip wheels) into `target`; refuse when over `max_mb` megabytes."""
+def create(
+    target: Path, names: list[str], wheels: list[str], max_mb: float | None = None, volume_mb: float | None = None,
+) -> dict:
+    """Pack the named resources (and pip wheels) into `target`; refuse when over `max_mb` megabytes; cut it
+    into volumes of at most `volume_mb` megabytes when given."""
     unknown = [n for n in names if n not in BUNDLABLE]
     if unknown:
         raise RobustEvalError(f"cannot bundle '{unknown[0]}': choose from {', '.join(BUNDLABLE)}")
@@ -82,9 +95,9 @@ def create(target: Path, names: list[str], wheels: list[str], max_mb: float | No
             if name == "counter-fitted":
                 _pack_counter_fitted(source, archive)
             else:
-                _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name == "minilm" else ())
-            if name == "minilm":
-                _half_precision_weights(source / ENCODER_WEIGHTS, target / HALF_WEIGHTS)
+                _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name in resources.ENCODERS else ())
+            if name in resources.ENCODERS:
+                _half_precision_weights(source / ENCODER_WEIGHTS, target / _half_weights_name(name))
         manifest["items"][name] = {"archive": archive.name, "relative_dir": _relative_dir(name)}
     for requirement in wheels:
         wheel_dir = target / "wheels"
@@ -100,7 +113,56 @@ def create(target: Path, names: list[str], wheels: list[str], max_mb: float | No
         raise RobustEvalError(
             f"bundle is {manifest['size_bytes'] / 1e6:.1f} MB, over the {max_mb:g} MB budget: bundle fewer resources"
         )
+    if volume_mb is not None:
+        _cut_into_volumes(target, manifest, int(volume_mb * 1e6))
     return manifest
+
+
+def _cut_into_volumes(target: Path, manifest: dict, volume_bytes: int) -> None:
+    """Move the bundle's files into `volume-N` directories of at most `volume_bytes` each, manifest included.
+
+    Wheels come first, so that they stay whole in volume 1 (pip installs them from there); a file cut at a
+    volume boundary becomes pieces `NAME.partK`. Every volume's manifest says where each piece is.
+    """
+    room = volume_bytes - MANIFEST_RESERVE
+    if room <= 0:
+        raise RobustEvalError(f"volumes of {volume_bytes / 1e6:g} MB leave no room beside the manifest: choose a "
+                              f"--volume-mb above {MANIFEST_RESERVE / 1e6:g}")
+    order = sorted(manifest["files"], key=lambda relative: (not relative.startswith("wheels/"), relative))
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # file -> (volume, offset, length) per piece
+    volume, used = 1, 0
+    for relative in order:
+        size, offset = (target / relative).stat().st_size, 0
+        spans[relative] = []
+        while True:
+            if used == room:
+                volume, used = volume + 1, 0
+            length = min(size - offset, room - used)
+            spans[relative].append((volume, offset, length))
+            offset, used = offset + length, used + length
+            if offset == size:
+                break
+    pieces: dict[str, list[list]] = {}
+    for relative, parts in spans.items():
+        pieces[relative] = []
+        with (target / relative).open("rb") as handle:
+            for index, (number, offset, length) in enumerate(parts):
+                name = relative if len(parts) == 1 else f"{relative}.part{index}"
+                destination = target / f"{VOLUME_PREFIX}{number}" / name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                handle.seek(offset)
+                destination.write_bytes(handle.read(length))
+                pieces[relative].append([number, name])
+        (target / relative).unlink()
+    if (target / "wheels").is_dir():
+        (target / "wheels").rmdir()
+    (target / MANIFEST).unlink()
+    manifest["volumes"] = {"count": volume, "pieces": pieces}
+    for number in range(1, volume + 1):
+        text = json.dumps(manifest | {"volume": number}, indent=1)
+        if len(text.encode()) > MANIFEST_RESERVE:
+            raise RobustEvalError("the bundle's piece list outgrew its room in a volume: choose a larger --volume-mb")
+        (target / f"{VOLUME_PREFIX}{number}" / MANIFEST).write_text(text, encoding="utf-8")
 
 
 def _pack_counter_fitted(source: Path, archive: Path) -> None:
@@ -143,12 +205,58 @@ def _without_other_formats(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return member
 
 
-def install(source: Path) -> list[str]:
-    """Unpack a bundle into the resource cache (float32 weights, relocated Apertium); return what was installed."""
-    manifest_path = source / MANIFEST
-    if not manifest_path.is_file():
-        raise RobustEvalError(f"'{source}' is not a bundle (no {MANIFEST}): pass the directory `bundle create` wrote")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+def _read_manifest(directory: Path) -> dict:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise RobustEvalError(f"'{directory}' is not a bundle (no {MANIFEST}): pass the directory `bundle create` wrote")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _volume_dirs(sources: Sequence[Path]) -> list[Path]:
+    """The given directories, a parent of `volume-N` directories standing for all of them."""
+    found = []
+    for source in sources:
+        inner = sorted(source.glob(f"{VOLUME_PREFIX}*/{MANIFEST}"))
+        found += [path.parent for path in inner] if inner and not (source / MANIFEST).is_file() else [source]
+    return found
+
+
+def _join_volumes(volumes: Sequence[Path], staging: Path) -> dict:
+    """Check that every volume of one bundle is here and join its pieces into `staging`; return the manifest."""
+    manifests = [_read_manifest(v) for v in volumes]
+    manifest = manifests[0]
+    if any(m["files"] != manifest["files"] or "volumes" not in m for m in manifests):
+        raise RobustEvalError("these directories are volumes of different bundles: pass the volumes of one bundle")
+    by_number = {m["volume"]: v for m, v in zip(manifests, volumes)}
+    missing = [n for n in range(1, manifest["volumes"]["count"] + 1) if n not in by_number]
+    if missing:
+        raise RobustEvalError(f"volume {missing[0]} of {manifest['volumes']['count']} is missing: pass every "
+                              f"{VOLUME_PREFIX}N directory of the bundle")
+    for relative, pieces in manifest["volumes"]["pieces"].items():
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        with (staging / relative).open("wb") as joined:
+            for number, name in pieces:
+                piece = by_number[number] / name
+                if not piece.is_file():
+                    raise RobustEvalError(f"bundle piece '{piece}' is missing: copy that volume again")
+                with piece.open("rb") as handle:
+                    shutil.copyfileobj(handle, joined)
+    return manifest
+
+
+def install(sources: Sequence[Path]) -> list[str]:
+    """Unpack a bundle (one directory, or all its volumes) into the resource cache (float32 weights,
+    relocated Apertium); return what was installed."""
+    volumes = _volume_dirs(sources)
+    if len(volumes) == 1 and "volumes" not in _read_manifest(volumes[0]):
+        return _install_from(volumes[0], _read_manifest(volumes[0]))
+    resources.home().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".bundle-", dir=resources.home()) as staging:
+        manifest = _join_volumes(volumes, Path(staging))
+        return _install_from(Path(staging), manifest)
+
+
+def _install_from(source: Path, manifest: dict) -> list[str]:
     for relative, digest in manifest["files"].items():
         if not (source / relative).is_file() or _sha256(source / relative) != digest:
             raise RobustEvalError(f"bundle file '{relative}' is missing or damaged: copy the bundle again")
@@ -160,8 +268,8 @@ def install(source: Path) -> list[str]:
         target.mkdir(parents=True, mode=0o755)
         with tarfile.open(source / item["archive"]) as tar:
             tar.extractall(target, filter="data")
-        if name == "minilm":
-            _restore_full_precision(source / HALF_WEIGHTS, target / ENCODER_WEIGHTS)
+        if name in resources.ENCODERS:
+            _restore_full_precision(source / _half_weights_name(name), target / ENCODER_WEIGHTS)
         if name == "apertium":
             _relocate_apertium(target)
         installed.append(name)

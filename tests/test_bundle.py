@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +22,7 @@ def test_bundle_round_trip_restores_the_encoder(tmp_path: Path, monkeypatch: pyt
     manifest = bundle.create(tmp_path / "b", ["minilm", "mr"], [], max_mb=60)
     assert set(manifest["items"]) == {"minilm", "mr"} and manifest["size_bytes"] < 50e6
     monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
-    assert bundle.install(tmp_path / "b") == ["minilm", "mr"]
+    assert bundle.install([tmp_path / "b"]) == ["minilm", "mr"]
     from robust_eval.fetch import verify_minilm, verify_mr
 
     assert "forward pass ok" in verify_minilm(resources.location("minilm"))
@@ -37,9 +38,9 @@ def test_damaged_or_oversized_bundles_are_refused(tmp_path: Path, monkeypatch: p
     archive.write_bytes(archive.read_bytes()[:-10])
     monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
     with pytest.raises(RobustEvalError, match="'mr.tar.xz' is missing or damaged"):
-        bundle.install(tmp_path / "b")
+        bundle.install([tmp_path / "b"])
     with pytest.raises(RobustEvalError, match="is not a bundle"):
-        bundle.install(tmp_path)
+        bundle.install([tmp_path])
     with pytest.raises(RobustEvalError, match="cannot bundle 'bert'"):
         bundle.create(tmp_path / "c", ["bert"], [])
 
@@ -49,7 +50,7 @@ def test_damaged_or_oversized_bundles_are_refused(tmp_path: Path, monkeypatch: p
 def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bundle.create(tmp_path / "b", ["apertium"], [])
     monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
-    bundle.install(tmp_path / "b")
+    bundle.install([tmp_path / "b"])
     prefix = tmp_path / "home" / "apertium" / "usr"
     assert resources.apertium_modes_dir() == prefix / "share" / "apertium" / "modes"
     env = resources.apertium_environment()
@@ -67,3 +68,32 @@ def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytes
     from attacks.translation import ApertiumTranslator
 
     assert "film" in ApertiumTranslator().back_translate(["I really hated this boring film."])[0]
+
+
+def test_volumes_split_a_bundle_and_join_on_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(home))
+    mr_file = resources.location("mr") / resources.resource("mr").marker
+    mr_file.parent.mkdir(parents=True)
+    content = os.urandom(300_000)  # incompressible: the archive stays about this size
+    mr_file.write_bytes(content)
+    manifest = bundle.create(tmp_path / "b", ["mr"], [], volume_mb=0.4)
+    volumes = sorted((tmp_path / "b").iterdir())
+    assert [v.name for v in volumes] == [f"volume-{n}" for n in range(1, manifest["volumes"]["count"] + 1)]
+    assert len(volumes) == 3
+    for volume in volumes:
+        assert sum(f.stat().st_size for f in volume.rglob("*") if f.is_file()) <= 400_000
+    shutil.rmtree(mr_file.parent)
+    with pytest.raises(RobustEvalError, match="volume 2 of 3 is missing"):
+        bundle.install([volumes[0], volumes[2]])
+    assert bundle.install(volumes[::-1]) == ["mr"]
+    assert mr_file.read_bytes() == content
+    shutil.rmtree(mr_file.parent)
+    assert bundle.install([tmp_path / "b"]) == ["mr"]
+    assert mr_file.read_bytes() == content
+    piece = next(volumes[1].glob("*.part*"))
+    piece.write_bytes(piece.read_bytes()[:-1])
+    with pytest.raises(RobustEvalError, match="'mr.tar.xz' is missing or damaged"):
+        bundle.install([tmp_path / "b"])
+    with pytest.raises(RobustEvalError, match="leave no room"):
+        bundle.create(tmp_path / "c", ["mr"], [], volume_mb=0.1)

@@ -22,7 +22,7 @@ class TrainConfig:
     """Everything a training run depends on (recorded in the checkpoint's training card)."""
 
     method: str = field(default="vanilla", metadata={"help": f"training strategy: {', '.join(STRATEGIES)}"})
-    model: str = field(default="minilm", metadata={"help": "base model: 'minilm' (cached) or a checkpoint dir"})
+    model: str = field(default="minilm", metadata={"help": "base model: 'minilm' or 'mpnet' (cached) or a checkpoint dir"})
     data: str = field(default="mr", metadata={"help": "dataset with train/dev/test splits (DATA:train ...)"})
     train_data: str = field(default="", metadata={"help": "training set spec (default DATA:train)"})
     dev_data: str = field(default="", metadata={"help": "dev set spec, for model selection (default DATA:dev)"})

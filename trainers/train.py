@@ -92,13 +92,13 @@ def load_training_data(config: TrainConfig) -> TrainingData:
 
 
 def base_model_dir(name: str) -> Path:
-    """'minilm' -> the cached MiniLM; otherwise a local checkpoint directory."""
-    if name == "minilm":
-        return resources.require("minilm")
+    """A cached encoder by name ('minilm', 'mpnet'); otherwise a local checkpoint directory."""
+    if name in resources.ENCODERS:
+        return resources.require(name)
     path = Path(name)
     if not (path / "config.json").is_file():
         raise RobustEvalError(f"model '{name}' is not a checkpoint directory with config.json: pass a "
-                              "directory or 'minilm'")
+                              f"directory or one of {', '.join(resources.ENCODERS)}")
     return path
 
 
