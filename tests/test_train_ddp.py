@@ -39,9 +39,8 @@ def launch(processes: int, config: dict, batch_size: int) -> Path:
     return output
 
 
-@pytest.mark.parametrize("method", ["freelb", "pgd"])
-def test_two_gloo_processes_match_one(method: str, tiny_checkpoint, tmp_path: Path) -> None:
-    checkpoint = tiny_checkpoint("bert")
+def run_config(method: str, checkpoint: Path, tmp_path: Path) -> dict:
+    """Settings of a short deterministic run: dropout off in `checkpoint`, 16 reviews per split."""
     model_config = json.loads((checkpoint / "config.json").read_text())
     model_config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (checkpoint / "config.json").write_text(json.dumps(model_config))
@@ -50,8 +49,28 @@ def test_two_gloo_processes_match_one(method: str, tiny_checkpoint, tmp_path: Pa
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in REVIEWS * 4))
         splits[f"{name}_data"] = str(path)
-    config = {"method": method, "model": str(checkpoint), "output": str(tmp_path / "model"), "epochs": 1,
-              "lr": 1e-3, "adv_steps": 3, "adv_lr": 0.1, "adv_init_mag": 0.0, "progress": False, **splits}
+    return {"method": method, "model": str(checkpoint), "output": str(tmp_path / "model"), "epochs": 1,
+            "lr": 1e-3, "adv_steps": 3, "adv_lr": 0.1, "adv_init_mag": 0.0, "progress": False, **splits}
+
+
+def test_gradient_accumulation_matches_one_large_batch(tiny_checkpoint, tmp_path: Path) -> None:
+    from trainers.config import from_mapping
+    from trainers.train import train
+
+    config = run_config("freelb", tiny_checkpoint("bert"), tmp_path)
+    weights = []
+    for batch_size, accumulation in ((8, 1), (4, 2)):
+        output = tmp_path / f"accumulate-{accumulation}"
+        train(from_mapping({**config, "output": str(output), "batch_size": batch_size, "grad_accum": accumulation}))
+        weights.append(load_file(output / "model.safetensors"))
+    for name, tensor in weights[0].items():
+        assert torch.allclose(tensor, weights[1][name], atol=1e-5, rtol=1e-4), name
+
+
+@pytest.mark.parametrize("method", ["freelb", "pgd"])
+def test_two_gloo_processes_match_one(method: str, tiny_checkpoint, tmp_path: Path) -> None:
+    checkpoint = tiny_checkpoint("bert")
+    config = run_config(method, checkpoint, tmp_path)
     single = load_file(launch(1, config, batch_size=8) / "model.safetensors")
     double = load_file(launch(2, config, batch_size=4) / "model.safetensors")
     base = load_file(checkpoint / "model.safetensors")

@@ -26,6 +26,10 @@ class AdversarialTrainer(Trainer):
     def __init__(self, *args: Any, strategy: Strategy, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.strategy = strategy
+        # A classifier's loss is the batch mean and ignores `num_items_in_batch`: the Trainer must then divide
+        # by the accumulation steps itself and must not multiply by the number of processes (transformers 5
+        # does so under data parallelism when the model's forward accepts **kwargs).
+        self.model_accepts_loss_kwargs = False
 
     def training_step(
         self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch: Any = None, **kwargs: Any
