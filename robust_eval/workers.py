@@ -3,7 +3,8 @@
 An attack spends most of its time in Python and in small forward passes, so a single process leaves a
 GPU (or the other CPU cores) mostly idle. With `--jobs N`, worker I evaluates shard I/N of the examples
 (`runner.evaluate` with `shard=(I, N)`, its own records file); the parent shows one progress bar counted
-from the record files and renders the report when every worker is done. A failed worker stops the others;
+from the record files and renders the report when every worker is done. On a host with several GPUs the
+workers are dealt round-robin over them (unless the run names one device). A failed worker stops the others;
 whatever they recorded stays, so rerunning the command resumes.
 """
 
@@ -22,6 +23,13 @@ from robust_eval.records import RECORDS_GLOB, RecordKey, parse_lines, record_key
 POLL_SECONDS = 2.0
 
 
+def worker_gpu(index: int, device: str | None, gpus: int) -> int | None:
+    """The GPU of worker `index` when several are visible and no particular device was asked for."""
+    if gpus > 1 and device in (None, "cuda"):
+        return index % gpus
+    return None
+
+
 def _worker(arguments: dict[str, Any], modules: list[str], index: int, jobs: int, errors: Any) -> None:
     """Evaluate shard `index` of `jobs` (runs in a spawned process, after importing the modules that
     registered the requested recipes, so recipes registered outside the package are found too)."""
@@ -30,6 +38,9 @@ def _worker(arguments: dict[str, Any], modules: list[str], index: int, jobs: int
     from robust_eval.runner import evaluate
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    gpu = worker_gpu(index, arguments.get("device"), torch.cuda.device_count())
+    if gpu is not None:
+        torch.cuda.set_device(gpu)  # "cuda" now means this GPU, for the victim and the sentence encoder
     try:
         for module in modules:
             import_module(module)

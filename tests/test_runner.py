@@ -225,3 +225,13 @@ def test_unit_counter_reads_only_what_was_appended(fitted_checkpoints, tmp_path)
                                 for r in records[:3])
         handle.write(lines[3][10:] + b"".join(lines[4:]))
     assert counter() == len(TEXTS) * (1 + len(RECIPES))  # every unit of the finished run, each counted once
+
+
+def test_workers_are_dealt_over_every_visible_gpu() -> None:
+    from robust_eval.workers import worker_gpu
+
+    assert [worker_gpu(i, None, 2) for i in range(5)] == [0, 1, 0, 1, 0]
+    assert [worker_gpu(i, "cuda", 3) for i in range(4)] == [0, 1, 2, 0]
+    assert worker_gpu(3, "cuda:1", 2) is None  # the run named one GPU: every worker uses it
+    assert worker_gpu(1, "cpu", 2) is None
+    assert worker_gpu(1, None, 1) is None and worker_gpu(1, None, 0) is None

@@ -83,6 +83,7 @@ def test_two_gloo_processes_match_one(method: str, tiny_checkpoint, tmp_path: Pa
 
 if __name__ == "__main__":
     from trainers.config import from_mapping
-    from trainers.train import train
+    from trainers.train import end_distributed, train
 
     train(from_mapping(json.loads(sys.argv[1])))
+    end_distributed()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Optional
@@ -17,15 +18,18 @@ TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 def train_command(config: Optional[Path] = None, **flags: Any) -> None:
     """Adversarially fine-tune a classifier and save the best-on-dev checkpoint with its training card.
 
-    Flags override the values of --config (a .json or .toml file with the same keys).
+    Flags override the values of --config (a .json or .toml file with the same keys). Data-parallel on N
+    GPUs: `torchrun --nproc_per_node N -m robust_eval train ...` (--batch-size is per GPU).
     """
-    from trainers.train import train
+    from trainers.train import end_distributed, train
 
     outcome = train(load_config(config, **flags))
-    typer.echo(
-        f"saved {outcome.output_dir}: dev accuracy {outcome.dev_accuracy:.4f}, "
-        f"test accuracy {outcome.test_accuracy:.4f}, {outcome.train_seconds:.1f} s"
-    )
+    end_distributed()
+    if os.environ.get("RANK", "0") == "0":  # one line from a data-parallel launch, not one per process
+        typer.echo(
+            f"saved {outcome.output_dir}: dev accuracy {outcome.dev_accuracy:.4f}, "
+            f"test accuracy {outcome.test_accuracy:.4f}, {outcome.train_seconds:.1f} s"
+        )
 
 
 def _signature() -> inspect.Signature:

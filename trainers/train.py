@@ -219,3 +219,10 @@ def train(config: TrainConfig, data: TrainingData | None = None) -> TrainingOutc
         trainer.processing_class.save_pretrained(outcome.output_dir)
         write_card(outcome, config, data, trainer.strategy)
     return outcome
+
+
+def end_distributed() -> None:
+    """Close the process group of a data-parallel launch before the interpreter exits (its communication
+    threads otherwise abort the process at exit); nothing to do in a single process."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
