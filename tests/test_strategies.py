@@ -3,6 +3,7 @@ and end-to-end training of every strategy on every architecture with a loadable 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -195,3 +196,43 @@ def test_deterministic_option_turns_on_deterministic_kernels(tiny_checkpoint, tm
         torch.use_deterministic_algorithms(False)
         os.environ.clear()
         os.environ.update(environment)
+
+
+@pytest.mark.parametrize("method", ["vanilla", "pgd", "freeat", "freelb", "yopo"])
+def test_gradients_are_synchronised_once_per_optimizer_step(method: str, tiny_checkpoint, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under data parallelism every backward outside `sync(final=False)` all-reduces: exactly one per
+    optimizer step, the last before it."""
+    events: list[str] = []
+    held: list[bool] = []
+    sync, backward, optimizer_step = TrainerPasses.sync, TrainerPasses.backward, TrainerPasses.optimizer_step
+
+    @contextlib.contextmanager
+    def recorded_sync(self: TrainerPasses, final: bool):
+        held.append(not final)
+        try:
+            with sync(self, final):
+                yield
+        finally:
+            held.pop()
+
+    def recorded_backward(self: TrainerPasses, loss: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+        events.append("held" if any(held) else "synced")
+        return backward(self, loss, weight)
+
+    def recorded_step(self: TrainerPasses) -> None:
+        events.append("step")
+        optimizer_step(self)
+
+    monkeypatch.setattr(TrainerPasses, "sync", recorded_sync)
+    monkeypatch.setattr(TrainerPasses, "backward", recorded_backward)
+    monkeypatch.setattr(TrainerPasses, "optimizer_step", recorded_step)
+    trainer = make_trainer(tiny_checkpoint("bert"), tmp_path, method=method, adv_steps=3)
+    trainer.create_optimizer_and_scheduler(num_training_steps=2)  # FreeAT steps inside the batch
+    trainer.training_step(trainer.model, first_batch(trainer))
+    events.append("step")  # the Trainer's own step after `training_step`
+    between_steps = " ".join(events).split("step")[:-1]
+    assert len(between_steps) == trainer.strategy.optimizer_steps_per_batch
+    for backwards in between_steps:
+        assert backwards.split()[-1] == "synced" and backwards.split().count("synced") == 1, events
+    assert events.count("held") == {"freelb": 2, "yopo": 2}.get(method, 0)
