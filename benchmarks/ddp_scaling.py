@@ -79,8 +79,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/ddp"))
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
-    result: dict = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                    "training": [], "evaluation": []}
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "output"}
+    result: dict = {"settings": settings, "training": [], "evaluation": []}
 
     def save() -> None:
         result["training_speedup"] = speedups(result["training"], "examples_per_second", "global_batch")
