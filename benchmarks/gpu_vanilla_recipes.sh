@@ -3,7 +3,7 @@
 # (seed 0), attack it with the Apertium-based recipes on the MR test split, and bring back the records and
 # the checkpoint (float16, split into parts under 16 MB).
 #   robust-eval resources bundle create .bundle/b --include minilm --include mr --include wordnet \
-#       --include apertium --wheel nltk==3.10.4          # on a connected machine (63.7 MB)
+#       --include apertium --wheel nltk==3.10.4          # on a connected machine (64.6 MB)
 #   OUT=/some/dir bash benchmarks/gpu_vanilla_recipes.sh  # on the GPU host, from the repository root
 set -u
 export ROBUST_EVAL_HOME=${ROBUST_EVAL_HOME:-$PWD/runs/home} PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
