@@ -23,11 +23,11 @@ def method_values(summary: dict, method: str, seeds: list[int], recipes: list[st
     """Clean accuracy, accuracy under each recipe and worst case of one method (its seed group if several)."""
     if len(seeds) > 1:
         entry = summary["metrics"]["groups"][method]
-        return [entry["clean_accuracy"], *(entry["recipes"][r]["accuracy_under_attack"] for r in recipes),
-                entry["worst_case"]]
-    entry = summary["metrics"]["checkpoints"][f"{method}-seed{seeds[0]}"]
-    return [entry["clean_accuracy"], *(entry["recipes"][r]["accuracy_under_attack"] for r in recipes),
-            entry["worst_case"]["accuracy_under_attack"]]
+        worst = entry["worst_case"]
+    else:
+        entry = summary["metrics"]["checkpoints"][f"{method}-seed{seeds[0]}"]
+        worst = entry["worst_case"]["accuracy_under_attack"]
+    return [entry["clean_accuracy"], *(entry["recipes"][r]["accuracy_under_attack"] for r in recipes), worst]
 
 
 def main(directory: Path) -> None:

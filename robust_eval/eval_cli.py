@@ -156,8 +156,6 @@ def run(
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
     from robust_eval.experiment import experiment_part, load_experiment, run_experiment
 
-    if jobs < 1:
-        raise RobustEvalError(f"--jobs must be a positive number of processes, got {jobs}")
     spec = experiment_part(load_experiment(experiment), train_seed, recipe, method)
     directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
                                train_only=train_only, jobs=jobs)

@@ -246,8 +246,9 @@ def run_experiment(
     splits the evaluation among that many worker processes.
     """
     from robust_eval.data import load_dataset
-    from robust_eval.runner import RecipeRequest, evaluate
+    from robust_eval.runner import RecipeRequest, check_jobs, evaluate
 
+    check_jobs(jobs)
     out_dir = Path(out_dir)
     _claim(out_dir, exp)
     checkpoints = train_missing(exp, out_dir, show_progress)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from robust_eval.errors import RobustEvalError
+from robust_eval.experiment import EXPERIMENT_COPY
 from robust_eval.records import RUN_FILE, RecordStore, read_records, read_run, record_key
 from robust_eval.runner import SEED_IN_NAME
 
 SHARED_KEYS = ("format", "data", "seed")
-EXPERIMENT_FILE = "experiment.toml"
 
 
 def _union(parts: Sequence[tuple[str, dict[str, Any]]], key: str, identity: str) -> list[dict[str, Any]]:
@@ -105,8 +105,9 @@ def merge_runs(
 
 def _copy_experiment_file(sources: Sequence[Path], out_dir: Path) -> None:
     """Keep the parts' experiment file when they have one (they must agree)."""
-    texts = {(Path(s) / EXPERIMENT_FILE).read_text(encoding="utf-8") for s in sources if (Path(s) / EXPERIMENT_FILE).is_file()}
+    copies = [Path(s) / EXPERIMENT_COPY for s in sources]
+    texts = {copy.read_text(encoding="utf-8") for copy in copies if copy.is_file()}
     if len(texts) > 1:
-        raise RobustEvalError(f"the parts hold different {EXPERIMENT_FILE} files: join runs of one experiment only")
+        raise RobustEvalError(f"the parts hold different {EXPERIMENT_COPY} files: join runs of one experiment only")
     if texts:
-        (out_dir / EXPERIMENT_FILE).write_text(texts.pop(), encoding="utf-8")
+        (out_dir / EXPERIMENT_COPY).write_text(texts.pop(), encoding="utf-8")

@@ -284,6 +284,14 @@ def attack_pass(
         progress.advance(task)
 
 
+def check_jobs(jobs: int, shard: tuple[int, int] | None = None) -> None:
+    """A one-line error for a worker count that cannot run (checked before any training or loading)."""
+    if jobs < 1:
+        raise RobustEvalError(f"--jobs must be a positive number of worker processes, got {jobs}")
+    if jobs > 1 and shard is not None:
+        raise RobustEvalError("--jobs and --shard do not combine: give one of them")
+
+
 def evaluate(
     checkpoint_dirs: Sequence[Path],
     dataset: Dataset,
@@ -311,10 +319,7 @@ def evaluate(
         raise RobustEvalError("no checkpoint given: pass --model DIR")
     if not dataset.examples:
         raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
-    if jobs < 1:
-        raise RobustEvalError(f"--jobs must be a positive number of worker processes, got {jobs}")
-    if jobs > 1 and shard is not None:
-        raise RobustEvalError("--jobs and --shard do not combine: give one of them")
+    check_jobs(jobs, shard)
     checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle)
     aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in checkpoints}
     attacks = build_attacks(recipes)

@@ -34,6 +34,8 @@ def base(fitted_checkpoints, tmp_path: Path) -> list[str]:
     (["--recipe", "tiny-swap", "--limit", "-4"], ["--limit must be a positive number"]),
     (["--recipe", "tiny-swap", "--shard", "3/2"], ["--shard '3/2' is not I/N"]),
     (["--recipe", "tiny-swap", "--batch-size", "0"], ["--batch-size must be positive"]),
+    (["--recipe", "tiny-swap", "--jobs", "0"], ["--jobs must be a positive number"]),
+    (["--recipe", "tiny-swap", "--jobs", "2", "--shard", "1/2"], ["--jobs and --shard do not combine"]),
     (["--recipe", "tiny-swap", "--recipe", "tiny-swap"], ["given twice"]),
 ])
 def test_bad_evaluate_options(capsys, base, tmp_path: Path, extra, fragments) -> None:

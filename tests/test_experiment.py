@@ -67,6 +67,14 @@ def test_bad_experiment_file_on_the_command_line(capsys, tmp_path: Path) -> None
     assert_one_line_error(code, capsys.readouterr().err, "cannot read experiment file")
 
 
+def test_bad_worker_count_stops_run_before_training(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text(VALID, encoding="utf-8")
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--jobs", "0"])
+    assert_one_line_error(code, capsys.readouterr().err, "--jobs must be a positive number")
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_trains_evaluates_compares_and_resumes(capsys, fitted_checkpoints, tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "reviews.jsonl")
     path = tmp_path / "exp.toml"
