@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from attacks.registry import available_recipes, plugin_errors
-from robust_eval import resources
-from robust_eval.console import err, out
+from robust_eval.core import resources
+from robust_eval.core.console import err, out
 
 
 def _parameters(spec) -> str:

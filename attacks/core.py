@@ -22,11 +22,11 @@ import numpy as np
 from attacks.goals import Goal
 from attacks.result import AttackResult
 from attacks.text import AttackedText
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 if TYPE_CHECKING:
-    from robust_eval.data import Example
-    from robust_eval.victim import Victim
+    from robust_eval.core.data import Example
+    from robust_eval.core.victim import Victim
 
 
 class Transformation(ABC):

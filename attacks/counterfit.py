@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 VERSION = 1
 WORD = re.compile(r"^[a-z]+(?:['-][a-z]+)*$")

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 class Goal(ABC):

@@ -18,7 +18,7 @@ from importlib.metadata import entry_points
 from typing import Any, Callable, Mapping, Sequence
 
 from attacks.core import Attack
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 ENTRY_POINT_GROUP = "robust_eval.recipes"
 TRUE_WORDS = {"true", "1", "yes", "on"}

@@ -28,8 +28,8 @@ from attacks.goals import TargetedClassification, UntargetedClassification
 from attacks.result import AttackResult
 from attacks.search import BeamSearch, GreedyWordImportance
 from attacks.text import AttackedText
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 TEXTATTACK_MARKER = "post_install_check_3"
 # TextAttack recipes that build from code and locally installed data only.

@@ -22,8 +22,8 @@ import weakref
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
-from robust_eval import resources
-from robust_eval.errors import MissingResourceError, RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import MissingResourceError, RobustEvalError
 
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")

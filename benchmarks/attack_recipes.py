@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from attacks.registry import available_recipes, parse_params
-from robust_eval import resources
-from robust_eval.data import load_dataset
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.data import load_dataset
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.metrics import recipe_metrics
 from robust_eval.records import read_records
 from robust_eval.runner import RecipeRequest, evaluate, git_commit

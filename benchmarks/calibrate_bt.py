@@ -28,8 +28,8 @@ from sklearn.metrics import roc_auc_score
 from attacks.constraints.back_translation import BackTranslationScore
 from attacks.constraints.similarity import minilm_encoder
 from attacks.sears.rules import Rule
-from robust_eval import resources
-from robust_eval.data import load_dataset
+from robust_eval.core import resources
+from robust_eval.core.data import load_dataset
 
 EQUIVALENT_RULES = [
     ("movie", "film"), ("film", "movie"), ("movies", "films"), ("films", "movies"),

@@ -26,8 +26,8 @@ import torch
 
 from attacks.registry import build_recipe
 from attacks.textattack_bridge import TextAttackRecipe, textattack
-from robust_eval.data import load_dataset
-from robust_eval.victim import load_victim
+from robust_eval.core.data import load_dataset
+from robust_eval.core.victim import load_victim
 
 
 def run(attack: Any, victim: Any, examples: Sequence[Any]) -> dict:

@@ -29,10 +29,11 @@ from typing import Any, Iterator
 
 import torch
 
-from robust_eval.versions import library_versions
+from robust_eval.core.versions import library_versions
 from trainers.config import TrainConfig
 from trainers.strategies import STRATEGIES
-from trainers.train import TrainingData, load_training_data, train
+from trainers.outcome import TrainingData
+from trainers.train import load_training_data, train
 
 SWEEP_ADV_LR = (0.03, 0.1, 0.3)
 SWEEP_MAX_NORM = (0.0, 1.0)

@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 MANIFEST = "manifest.json"
 ENCODER_WEIGHTS = "model.safetensors"

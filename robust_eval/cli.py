@@ -9,10 +9,10 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from robust_eval import resources
-from robust_eval.console import err as console
-from robust_eval.console import out
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.console import err as console
+from robust_eval.core.console import out
+from robust_eval.core.errors import RobustEvalError
 
 
 

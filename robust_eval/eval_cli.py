@@ -10,8 +10,8 @@ from typing import Any, List, Mapping, Optional, Sequence
 import typer
 from rich.table import Table
 
-from robust_eval.console import err, out
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.console import err, out
+from robust_eval.core.errors import RobustEvalError
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -117,7 +117,7 @@ def evaluate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
 ) -> None:
     """Attack checkpoints with recipes: clean predictions, then every recipe on every correct example."""
-    from robust_eval.data import load_dataset
+    from robust_eval.core.data import load_dataset
     from robust_eval.runner import RecipeRequest
     from robust_eval.runner import evaluate as run_evaluation
 

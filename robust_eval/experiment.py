@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 RESERVED_TRAIN_KEYS = {"seed", "output"}
 EXPERIMENT_COPY = "experiment.toml"
@@ -220,7 +220,7 @@ def _claim(out_dir: Path, exp: Experiment) -> None:
 
 def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True) -> list[Path]:
     """Train every (method, seed) that has no training card yet; return all checkpoint directories."""
-    from robust_eval.console import err
+    from robust_eval.core.console import err
     from robust_eval.runner import TRAINING_CARD
     from trainers.config import from_mapping
     from trainers.train import train
@@ -245,7 +245,7 @@ def run_experiment(
     `train_only` stops after training (e.g. to train on one host and evaluate in a later session); `jobs`
     splits the evaluation among that many worker processes.
     """
-    from robust_eval.data import load_dataset
+    from robust_eval.core.data import load_dataset
     from robust_eval.runner import RecipeRequest, check_jobs, evaluate
 
     check_jobs(jobs)

@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 MR_SHA256 = "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
 APERTIUM_PACKAGES = ("apertium", "apertium-eng-spa")

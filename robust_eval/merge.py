@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.experiment import EXPERIMENT_COPY
 from robust_eval.records import RUN_FILE, RecordStore, read_records, read_run, record_key
 from robust_eval.runner import SEED_IN_NAME

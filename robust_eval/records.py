@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 RUN_FILE = "run.json"
 RECORDS_GLOB = "records*.jsonl"

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from robust_eval.console import err as console
-from robust_eval.data import Dataset, Example, align_labels
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.console import err as console
+from robust_eval.core.data import Dataset, Example, align_labels
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.records import RecordStore, claim_run_dir
-from robust_eval.versions import library_versions
-from robust_eval.victim import HFVictim, check_checkpoint, load_victim
+from robust_eval.core.versions import library_versions
+from robust_eval.core.victim import HFVictim, check_checkpoint, load_victim
 
 RUN_FORMAT = 1
 TRAINING_CARD = "training.json"

@@ -17,7 +17,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Sequence
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.records import RECORDS_GLOB, RecordKey, parse_lines, record_key
 
 POLL_SECONDS = 2.0

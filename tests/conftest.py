@@ -104,7 +104,7 @@ def tiny_checkpoint(tmp_path: Path) -> Callable[..., Path]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Integration tests need the real MiniLM: skip them with a clear reason when it is not fetched."""
-    from robust_eval import resources
+    from robust_eval.core import resources
 
     if resources.is_present("minilm") or os.environ.get("CI"):
         return  # in CI a missing resource must fail loudly, never skip

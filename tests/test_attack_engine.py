@@ -16,8 +16,8 @@ from attacks.result import STATUSES, AttackResult
 from attacks.search import BeamSearch, GreedyWordImportance
 from attacks.text import AttackedText
 from attacks.transformations import WordSwap
-from robust_eval.data import Example
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.data import Example
+from robust_eval.core.errors import RobustEvalError
 
 
 class DictionarySwap(WordSwap):

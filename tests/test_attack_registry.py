@@ -17,8 +17,8 @@ from attacks.registry import build_recipe, convert, get_recipe, parse_params, re
 from attacks.search import BeamSearch
 from attacks.text import AttackedText
 from attacks.transformations import CompositeTransformation
-from robust_eval.data import Example
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.data import Example
+from robust_eval.core.errors import RobustEvalError
 
 PLUGIN = Path(__file__).parent / "plugin_pkg"
 
@@ -114,7 +114,7 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def test_plugin_recipe_is_discovered_and_runs(installed_plugin: None, tiny_checkpoint) -> None:
-    from robust_eval.victim import load_victim
+    from robust_eval.core.victim import load_victim
 
     spec = registry.available_recipes()["adjacent-char-swap"]
     assert spec.origin == "robust_eval_plugin_example"

@@ -6,7 +6,7 @@ import pytest
 
 from attacks.constraints import SentenceSimilarity, minilm_encoder
 from attacks.text import AttackedText
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
 

@@ -9,8 +9,8 @@ import pytest
 
 from attacks.constraints.back_translation import DEFAULT_THRESHOLD, BackTranslationFilter, BackTranslationScore
 from attacks.text import AttackedText
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 pytestmark = pytest.mark.skipif(
     resources.apertium_modes_dir() is None or not resources.is_present("minilm"),

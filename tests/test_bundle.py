@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from robust_eval import bundle, resources
-from robust_eval.errors import RobustEvalError
+from robust_eval import bundle
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 BASE_LIBRARIES = ("libc.so", "libm.so", "libstdc++.so", "libgcc_s.so", "libz.so", "liblzma.so", "libtinfo.so",
                   "ld-linux", "libpthread.so", "libdl.so", "librt.so", "linux-vdso")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attacks import counterfit
-from robust_eval import resources
+from robust_eval.core import resources
 
 pytestmark = pytest.mark.skipif(
     not (resources.is_present("glove") and resources.is_present("wordnet")),
@@ -56,7 +56,7 @@ def test_neighbour_table_is_sorted_and_cached(fitted) -> None:
 
 
 def test_compact_copy_keeps_every_neighbour_list(fitted, tmp_path: Path) -> None:
-    from robust_eval.errors import RobustEvalError
+    from robust_eval.core.errors import RobustEvalError
 
     counterfit.compact_copy(Path(fitted.directory), tmp_path / "compact")
     compact = counterfit.CounterFittedVectors(tmp_path / "compact")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from robust_eval import data
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import data
+from robust_eval.core.errors import RobustEvalError
 
 
 def write(path: Path, content: str | bytes) -> Path:

@@ -9,7 +9,7 @@ import pytest
 
 from cli_helpers import assert_one_line_error
 from eval_support import fitted_checkpoints, main, write_dataset  # noqa: F401 (fixture)
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.experiment import parse_experiment
 
 VALID = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from trainers.perturbation import EmbeddingPerturbation
 
 HIDDEN = 8

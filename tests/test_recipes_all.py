@@ -13,8 +13,8 @@ import pytest
 from attacks.registry import available_recipes, build_recipe
 from attacks.result import STATUSES, AttackResult
 from attacks.text import AttackedText
-from robust_eval import resources
-from robust_eval.data import Example
+from robust_eval.core import resources
+from robust_eval.core.data import Example
 
 POOL = [
     "the story was good and the acting was great",
@@ -32,7 +32,7 @@ POOL = [
 def victim_and_examples(tmp_path_factory: pytest.TempPathFactory):
     """A tiny classifier and the two pool sentences it is least sure about (labelled as predicted)."""
     from conftest import build_tiny_checkpoint
-    from robust_eval.victim import load_victim
+    from robust_eval.core.victim import load_victim
 
     victim = load_victim(build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "bert", seed=1))
     probs = victim.predict_proba(POOL)

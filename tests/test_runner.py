@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from eval_support import fitted_checkpoints, strip_timings, write_dataset  # noqa: F401 (fixture)
-from robust_eval.data import load_dataset
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.data import load_dataset
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.records import read_records
 from robust_eval.runner import RecipeRequest, evaluate
 

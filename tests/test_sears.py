@@ -9,8 +9,8 @@ from attacks.registry import build_recipe
 from attacks.sears.mining import MiningSettings, candidate_rules, extract_replacements, mine_rules
 from attacks.sears.rules import Rule, save_rules
 from attacks.sears.search import rule_flip_rates
-from robust_eval import resources
-from robust_eval.data import Example
+from robust_eval.core import resources
+from robust_eval.core.data import Example
 
 needs_mt = pytest.mark.skipif(
     resources.apertium_modes_dir() is None or not resources.is_present("minilm") or not resources.is_present("wordnet"),

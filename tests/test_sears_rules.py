@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from attacks.sears.rules import Rule, join_tokens, load_rules, parse_rules, save_rules, tokenize
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 
 def no_nouns(word: str) -> bool:

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 import torch
 
-from robust_eval.data import Dataset, Example
-from robust_eval.victim import load_victim
+from robust_eval.core.data import Dataset, Example
+from robust_eval.core.victim import load_victim
 from trainers.config import TrainConfig
 from trainers.strategies import STRATEGIES, make_strategy
 from trainers.trainer import AdversarialTrainer, TrainerPasses
-from trainers.train import TrainingData, build_trainer, train
+from trainers.outcome import TrainingData
+from trainers.train import build_trainer, train
 
 ARCHITECTURES = ("bert", "mpnet", "roberta", "distilbert")
 LABELS = ["negative", "positive"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from attack_victims import LexiconVictim
-from robust_eval import resources
-from robust_eval.data import Example
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.data import Example
+from robust_eval.core.errors import RobustEvalError
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("textattack") is None,
@@ -33,7 +33,7 @@ def check(results, victim) -> None:
 
 def test_deepwordbug_by_name_on_a_hugging_face_victim(tiny_checkpoint) -> None:
     from attacks.textattack_bridge import TextAttackRecipe
-    from robust_eval.victim import load_victim
+    from robust_eval.core.victim import load_victim
 
     victim = load_victim(tiny_checkpoint())
     recipe = TextAttackRecipe("deepwordbug")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from attacks.translation import ApertiumTranslator, Translator, normalise
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 needs_apertium = pytest.mark.skipif(
     resources.apertium_modes_dir() is None, reason="Apertium eng-spa is not installed (robust-eval resources fetch apertium)"
@@ -61,7 +61,7 @@ def test_unknown_pair_is_a_one_line_error() -> None:
 
 @needs_apertium
 def test_reset_makes_round_trips_independent_of_history() -> None:
-    from robust_eval.data import load_dataset
+    from robust_eval.core.data import load_dataset
 
     texts = [e.text for e in load_dataset("mr:test").examples]
     fresh = ApertiumTranslator()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from robust_eval.errors import RobustEvalError
-from robust_eval.victim import load_victim
+from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.victim import load_victim
 
 
 @pytest.mark.parametrize("arch", ["bert", "mpnet", "roberta", "distilbert"])
@@ -114,7 +114,7 @@ def test_missing_tokenizer(tiny_checkpoint) -> None:
 def test_real_minilm_predicts(tmp_path: Path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from robust_eval import resources
+    from robust_eval.core import resources
 
     base = resources.require("minilm")
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from robust_eval.versions import library_versions
+from robust_eval.core.versions import library_versions
 from trainers.strategies import Strategy
 
 if TYPE_CHECKING:
     from trainers.config import TrainConfig
-    from trainers.train import TrainingData, TrainingOutcome
+    from trainers.outcome import TrainingData, TrainingOutcome
 
 CARD_JSON = "training.json"
 

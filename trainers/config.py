@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from trainers.perturbation import NORMS, EmbeddingPerturbation
 from trainers.strategies import STRATEGIES, Strategy, make_strategy
 

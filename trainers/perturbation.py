@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 NORMS = ("l2", "linf")
 _TINY = 1e-8

@@ -24,7 +24,7 @@ from typing import ClassVar, Mapping, Protocol
 
 import torch
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from trainers.perturbation import EmbeddingPerturbation
 from trainers.replay import DropoutReplay
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,43 +20,16 @@ from transformers import (
     set_seed,
 )
 
-from robust_eval import resources
-from robust_eval.data import Dataset, load_dataset
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.data import Dataset, load_dataset
+from robust_eval.core.errors import RobustEvalError
 from trainers.callbacks import BestOnDev, EpochClock
 from trainers.card import write_card
 from trainers.config import TrainConfig
+from trainers.outcome import TrainingData, TrainingOutcome
 from trainers.trainer import AdversarialTrainer
 
 SPLITS = ("train", "dev", "test")
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """The three splits of a run (dev chooses the checkpoint, test is only reported)."""
-
-    train: Dataset
-    dev: Dataset
-    test: Dataset
-
-    @property
-    def label_names(self) -> list[str]:
-        return self.train.label_names
-
-
-@dataclass
-class TrainingOutcome:
-    """What a run produced: where the checkpoint is, and its numbers (also in training.json)."""
-
-    output_dir: Path
-    dev_accuracy: float
-    test_accuracy: float
-    best_epoch: float
-    train_seconds: float
-    epoch_seconds: list[float]
-    batches: int
-    optimizer_steps: int
-    dev_history: list[dict[str, float]] = field(default_factory=list)
 
 
 class EncodedTexts(torch.utils.data.Dataset):

@@ -22,7 +22,7 @@ from attacks.constraints.similarity import SentenceEncoder, minilm_encoder
 from attacks.core import Constraint
 from attacks.text import AttackedText
 from attacks.translation import ApertiumTranslator, Translator
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 # Calibrated threshold (benchmarks/bt_calibration.json, "threshold"): maximises balanced accuracy.
 DEFAULT_THRESHOLD = 0.9965

@@ -11,7 +11,7 @@ import math
 
 from attacks.core import PreTransformationConstraint
 from attacks.text import AttackedText
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 class RepeatModification(PreTransformationConstraint):

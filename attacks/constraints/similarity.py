@@ -23,8 +23,8 @@ import torch
 
 from attacks.core import Constraint
 from attacks.text import AttackedText
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 CACHE_SIZE = 100_000
 

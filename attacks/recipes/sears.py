@@ -23,7 +23,7 @@ from attacks.registry import recipe
 from attacks.sears.rules import load_rules
 from attacks.sears.search import OneRuleAtATime
 from attacks.sears.transformation import RuleRewrite
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 @recipe("sears", paper="Ribeiro et al., ACL 2018 (SEARs)", resources=["wordnet", "apertium", "minilm"])

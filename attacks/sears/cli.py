@@ -29,8 +29,8 @@ def mine(
     from attacks.constraints.back_translation import DEFAULT_THRESHOLD
     from attacks.sears.mining import MiningSettings, mine_rules
     from attacks.sears.rules import rules_format, save_rules
-    from robust_eval.console import out
-    from robust_eval.data import load_dataset
+    from robust_eval.core.console import out
+    from robust_eval.core.data import load_dataset
 
     rules_format(output)
     settings = MiningSettings(
@@ -40,7 +40,7 @@ def mine(
     dataset = load_dataset(data, text_column, label_column).head(limit)
     predict = None
     if model:
-        from robust_eval.victim import load_victim
+        from robust_eval.core.victim import load_victim
 
         predict = load_victim(model).predict_proba
     rules = mine_rules([e.text for e in dataset.examples], predict=predict, settings=settings)

@@ -26,7 +26,7 @@ import numpy as np
 from attacks.constraints.back_translation import DEFAULT_THRESHOLD, BackTranslationScore
 from attacks.sears.rules import Rule, tokenize
 from attacks.translation import Translator
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from attacks.constraints.stopwords import STOPWORDS
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 TOKEN_PATTERN = re.compile(
     r"[^\W_]+(?=n['’]t\b)|n['’]t\b|['’](?:s|re|ve|ll|d|m)\b|[^\W_]+(?:-[^\W_]+)*|[^\w\s]|_+",

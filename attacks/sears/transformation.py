@@ -7,7 +7,7 @@ from typing import Sequence
 from attacks.core import Transformation
 from attacks.sears.rules import Rule
 from attacks.text import AttackedText
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 def word_offsets(text: AttackedText) -> list[tuple[int, int]]:

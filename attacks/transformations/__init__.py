@@ -7,7 +7,7 @@ from typing import Sequence
 
 from attacks.core import Transformation
 from attacks.text import AttackedText
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 def match_case(word: str, template: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from attacks import counterfit
 from attacks.transformations import WordSwap
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 
 class CounterFittedSwap(WordSwap):

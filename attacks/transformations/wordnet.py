@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from attacks.transformations import WordSwap
-from robust_eval import resources
+from robust_eval.core import resources
 
 
 class WordNetSynonymSwap(WordSwap):

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from robust_eval import metrics
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 from robust_eval.records import read_records, read_run, write_json_atomic
 from robust_eval.report import plots
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card

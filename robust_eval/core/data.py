@@ -14,8 +14,8 @@ from importlib import resources as package_files
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from robust_eval import resources
-from robust_eval.errors import RobustEvalError
+from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 MR_SPLITS = ("train", "dev", "test")
 MR_LABEL_NAMES = ["negative", "positive"]
@@ -81,8 +81,8 @@ def read_mr_sentences() -> list[Example]:
 
 
 def mr_split_ids() -> dict[str, list[str]]:
-    """The committed train / dev / test example ids (see `robust_eval/data/mr_split.json`)."""
-    raw = package_files.files("robust_eval").joinpath("data/mr_split.json").read_text(encoding="utf-8")
+    """The committed train / dev / test example ids (see `robust_eval/core/data/mr_split.json`)."""
+    raw = package_files.files("robust_eval.core").joinpath("data/mr_split.json").read_text(encoding="utf-8")
     return json.loads(raw)["splits"]
 
 

@@ -10,7 +10,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
-from robust_eval.errors import RobustEvalError
+from robust_eval.core.errors import RobustEvalError
 
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")

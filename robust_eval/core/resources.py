@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from robust_eval.errors import MissingResourceError
+from robust_eval.core.errors import MissingResourceError
 
 HOME_VARIABLE = "ROBUST_EVAL_HOME"
 
