@@ -53,9 +53,14 @@ class PreTransformationConstraint(ABC):
 
 
 class Constraint(ABC):
-    """Filters candidate texts, comparing each with the original text."""
+    """Filters candidate texts, comparing each with the original text.
+
+    `isolated`: the constraint keeps state that `reset` must clear between examples, so its attacks run one
+    example at a time instead of interleaved with others (robust_eval.core.gather).
+    """
 
     lazy: bool = False
+    isolated: bool = False
 
     @abstractmethod
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
@@ -236,6 +241,11 @@ class Attack:
         parts = [type(self.goal).__name__, type(self.transformation).__name__, type(self.search).__name__]
         parts += [type(c).__name__ for c in self.pre_constraints + self.eager_constraints + self.lazy_constraints]
         return f"Attack({self.name or 'unnamed'}: {', '.join(parts)})"
+
+    @property
+    def interleavable(self) -> bool:
+        """Whether attacks on several examples may be in flight at once (no constraint needs isolation)."""
+        return not any(c.isolated for c in self.eager_constraints + self.lazy_constraints)
 
     def query_limit(self, num_words: int) -> int | None:
         """The query budget for a text of `num_words` words (at least 1 so the original is scored)."""

@@ -150,8 +150,9 @@ def convert(value: str, annotation: Any, where: str) -> Any:
     raise RobustEvalError(f"{where}: parameters of type {annotation} cannot be set from the command line")
 
 
-def build_recipe(name: str, params: Mapping[str, Any] | None = None) -> Attack:
-    """Build recipe `name`; string values in `params` are converted with the factory's annotations."""
+def check_params(name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters of recipe `name` converted with the factory's annotations (strings from the command
+    line; other values as given); an unknown recipe or parameter, or a value of the wrong type, is a one-line error."""
     spec = get_recipe(name)
     signature = spec.parameters()
     hints = typing.get_type_hints(spec.factory)
@@ -161,7 +162,13 @@ def build_recipe(name: str, params: Mapping[str, Any] | None = None) -> Attack:
             choices = ", ".join(signature) or "none"
             raise RobustEvalError(f"recipe '{name}' has no parameter '{key}': choose from {choices}")
         kwargs[key] = convert(value, hints.get(key, str), f"--param {key}") if isinstance(value, str) else value
-    attack = spec.factory(**kwargs)
+    return kwargs
+
+
+def build_recipe(name: str, params: Mapping[str, Any] | None = None) -> Attack:
+    """Build recipe `name`; string values in `params` are converted with the factory's annotations."""
+    spec = get_recipe(name)
+    attack = spec.factory(**check_params(name, params))
     if not isinstance(attack, Attack):
         raise RobustEvalError(f"recipe '{name}' ({spec.origin}) returned {type(attack).__name__}, not an Attack: fix the recipe")
     attack.name = name

@@ -29,8 +29,9 @@ from robust_eval.core import resources
 from robust_eval.core.data import load_dataset
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.metrics import recipe_metrics
-from robust_eval.records import read_records
-from robust_eval.runner import RecipeRequest, evaluate, git_commit
+from robust_eval.pipeline.store import read_records
+from robust_eval.pipeline.plan import Engine, RecipeRequest, git_commit
+from robust_eval.runner import evaluate
 
 ANCHORS = {
     "embedding-swap": "TextFooler on BERT-MR: 86-91 % success, ~77 queries",
@@ -88,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for request in chosen:
         started = time.perf_counter()
-        evaluate([Path(args.model)], dataset, [request], args.runs / request.name, device=args.device,
-                 batch_size=args.batch_size)
+        evaluate([Path(args.model)], dataset, [request], args.runs / request.name,
+                 engine=Engine(device=args.device, batch_size=args.batch_size))
         wall = time.perf_counter() - started
         records = read_records(args.runs / request.name)
         checkpoint = next(r["checkpoint"] for r in records if r["kind"] == "clean")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from robust_eval.core.console import err, out
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.gather import DEFAULT_IN_FLIGHT
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -108,30 +109,29 @@ def evaluate(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (records, summary.json, report.md/html); rerun to resume."),
     text_column: str = typer.Option("text", "--text-column"),
     label_column: str = typer.Option("label", "--label-column"),
-    batch_size: int = typer.Option(64, "--batch-size", help="Texts per forward pass (halved on CUDA out-of-memory)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Texts per forward pass (default 512 on CUDA, 64 on the CPU; halved on CUDA out-of-memory)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: CUDA when present)."),
+    precision: str = typer.Option("fp32", "--precision", help="Victim inference type: fp32, or bf16 / fp16 on CUDA."),
+    in_flight: int = typer.Option(DEFAULT_IN_FLIGHT, "--in-flight", help="Examples attacked at once per process; their model queries are merged into large batches."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report)."),
-    jobs: int = typer.Option(1, "--jobs", help="Worker processes sharing this host's GPU or CPU cores, each on a shard of the examples."),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes sharing this host's GPUs or CPU cores, each on a shard of the examples."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
     update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
 ) -> None:
     """Attack checkpoints with recipes: clean predictions, then every recipe on every correct example."""
     from robust_eval.core.data import load_dataset
-    from robust_eval.runner import RecipeRequest
-    from robust_eval.runner import evaluate as run_evaluation
+    from robust_eval.pipeline.plan import Engine, RecipeRequest, build_plan
+    from robust_eval.runner import execute_plan
 
     if limit is not None and limit <= 0:
         raise RobustEvalError(f"--limit must be a positive number of examples, got {limit}")
-    if batch_size <= 0:
-        raise RobustEvalError(f"--batch-size must be positive, got {batch_size}")
-    shard_index = parse_shard(shard)
+    engine = Engine(device, batch_size, precision, in_flight, jobs, parse_shard(shard), trust_pickle)
     params = recipe_params(param, list(dict.fromkeys(recipe)))
     directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
     dataset = load_dataset(data, text_column, label_column).head(limit)
     requests = [RecipeRequest(name, params[name]) for name in recipe]
-    run_evaluation(model, dataset, requests, directory, seed, limit=limit, trust_pickle=trust_pickle, device=device,
-                   batch_size=batch_size, shard=shard_index, jobs=jobs, show_progress=progress)
+    execute_plan(build_plan(model, dataset, requests, seed, limit, engine), directory, show_progress=progress)
     show_report(directory, update_model_card)
 
 
@@ -149,16 +149,20 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
     train_only: bool = typer.Option(False, "--train-only", help="Stop after training; a later run evaluates."),
     jobs: int = typer.Option(1, "--jobs", help="Evaluate with this many worker processes (training runs one checkpoint at a time)."),
+    precision: str = typer.Option("fp32", "--precision", help="Victim inference type: fp32, or bf16 / fp16 on CUDA."),
+    in_flight: int = typer.Option(DEFAULT_IN_FLIGHT, "--in-flight", help="Examples attacked at once per process."),
     train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`)."),
     recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`)."),
     method: List[str] = typer.Option([], "--method", help="Run only these methods (a part: join parts with `robust-eval merge`)."),
 ) -> None:
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
     from robust_eval.experiment import experiment_part, load_experiment, run_experiment
+    from robust_eval.pipeline.plan import Engine
 
+    engine = Engine(precision=precision, in_flight=in_flight, jobs=jobs)
     spec = experiment_part(load_experiment(experiment), train_seed, recipe, method)
     directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
-                               train_only=train_only, jobs=jobs)
+                               train_only=train_only, engine=engine)
     if train_only:
         out.print(f"trained every checkpoint into {directory / 'checkpoints'}; run again without --train-only to evaluate")
         return

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.pipeline.plan import Engine
 
 RESERVED_TRAIN_KEYS = {"seed", "output"}
 EXPERIMENT_COPY = "experiment.toml"
@@ -221,7 +222,7 @@ def _claim(out_dir: Path, exp: Experiment) -> None:
 def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True) -> list[Path]:
     """Train every (method, seed) that has no training card yet; return all checkpoint directories."""
     from robust_eval.core.console import err
-    from robust_eval.runner import TRAINING_CARD
+    from robust_eval.pipeline.plan import TRAINING_CARD
     from trainers.config import from_mapping
     from trainers.train import train
 
@@ -238,17 +239,19 @@ def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True) ->
 
 
 def run_experiment(
-    exp: Experiment, out_dir: Path, show_progress: bool = True, train_only: bool = False, jobs: int = 1,
+    exp: Experiment, out_dir: Path, show_progress: bool = True, train_only: bool = False, engine: Engine | None = None,
 ) -> Path:
-    """Train what is missing, evaluate every checkpoint, render the comparison report; return `out_dir`.
+    """Train what is missing, then evaluate every checkpoint into `out_dir` (the caller renders the
+    comparison report); return `out_dir`.
 
-    `train_only` stops after training (e.g. to train on one host and evaluate in a later session); `jobs`
-    splits the evaluation among that many worker processes.
+    `train_only` stops after training (e.g. to train on one host and evaluate later); `engine` says how the
+    evaluation executes (e.g. `jobs` worker processes), checked before any training.
     """
     from robust_eval.core.data import load_dataset
-    from robust_eval.runner import RecipeRequest, check_jobs, evaluate
+    from robust_eval.pipeline.plan import RecipeRequest
+    from robust_eval.runner import evaluate
 
-    check_jobs(jobs)
+    engine = engine or Engine()
     out_dir = Path(out_dir)
     _claim(out_dir, exp)
     checkpoints = train_missing(exp, out_dir, show_progress)
@@ -256,5 +259,5 @@ def run_experiment(
         return out_dir
     dataset = load_dataset(exp.eval_data).head(exp.limit)
     recipes = [RecipeRequest(name, exp.recipe_params.get(name, {})) for name in exp.recipes]
-    return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit,
-                    show_progress=show_progress, jobs=jobs)
+    return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit, engine=engine,
+                    show_progress=show_progress)

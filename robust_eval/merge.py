@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.experiment import EXPERIMENT_COPY
-from robust_eval.records import RUN_FILE, RecordStore, read_records, read_run, record_key
-from robust_eval.runner import SEED_IN_NAME
+from robust_eval.pipeline.store import RUN_FILE, RecordStore, read_records, read_run, record_key
+from robust_eval.pipeline.plan import SEED_IN_NAME
 
 SHARED_KEYS = ("format", "data", "seed")
 
@@ -62,7 +62,7 @@ def _keep(entries: list[dict[str, Any]], chosen: Sequence[str], kind: str) -> li
 def merge_runs(
     sources: Sequence[Path], out_dir: Path, checkpoints: Sequence[str] = (), recipes: Sequence[str] = (),
 ) -> Path:
-    """Join the output directories `sources` into `out_dir` (new or empty) and render its report.
+    """Join the output directories `sources` into `out_dir` (new or empty); the caller renders its report.
 
     `checkpoints` / `recipes` keep only those (e.g. to carry unfinished work of one run to another host and
     resume it there); with either, a single source is enough.
@@ -97,9 +97,6 @@ def merge_runs(
                 if checkpoint in kept_names and recipe in chosen_names and record_key(record) not in store:
                     store.append(record)
     _copy_experiment_file(sources, out_dir)
-    from robust_eval.report import render
-
-    render(out_dir)
     return out_dir
 
 

@@ -16,8 +16,10 @@ import pytest
 from eval_support import fitted_checkpoints, strip_timings, write_dataset  # noqa: F401 (fixture)
 from robust_eval.core.data import load_dataset
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.records import read_records
-from robust_eval.runner import RecipeRequest, evaluate
+from robust_eval.pipeline.store import read_records
+from robust_eval.pipeline.plan import Engine, RecipeRequest
+from robust_eval.report import render
+from robust_eval.runner import evaluate
 
 TESTS = Path(__file__).resolve().parent
 RECIPES = [RecipeRequest("tiny-swap"), RecipeRequest("tiny-swap-strict", {"max_candidates": 2})]
@@ -36,8 +38,9 @@ def strict_recipe() -> None:
     recipe("tiny-swap-strict", paper="test")(tiny_swap_strict)
 
 
-def run(checkpoints, out: Path, data: Path, seed: int = 0, **options) -> list[dict]:
-    evaluate(checkpoints, load_dataset(str(data)), RECIPES, out, seed, show_progress=False, **options)
+def run(checkpoints, out: Path, data: Path, seed: int = 0, **engine) -> list[dict]:
+    evaluate(checkpoints, load_dataset(str(data)), RECIPES, out, seed, engine=Engine(**engine), show_progress=False)
+    render(out)
     return read_records(out)
 
 
@@ -81,7 +84,7 @@ def test_shards_merge_into_the_single_process_report(fitted_checkpoints, tmp_pat
     data = write_dataset(tmp_path / "reviews.jsonl")
     whole = run(fitted_checkpoints[:1], tmp_path / "whole", data)
     for index in range(2):
-        run(fitted_checkpoints[:1], tmp_path / "sharded", data, shard=(index, 2))
+        run(fitted_checkpoints[:1], tmp_path / "sharded", data, shard=(index, 2))  # each part renders the whole
     assert sorted(p.name for p in (tmp_path / "sharded").glob("records*.jsonl")) == [
         "records.shard-0-of-2.jsonl", "records.shard-1-of-2.jsonl"]
     merged = read_records(tmp_path / "sharded")
@@ -156,14 +159,15 @@ def test_worker_processes_write_the_single_process_records(fitted_checkpoints, t
     recipes = [RecipeRequest("tiny-swap")]
     dataset = load_dataset(str(data))
     evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "one", show_progress=False)
-    evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "two", jobs=2, show_progress=False)
+    evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "two", engine=Engine(jobs=2), show_progress=False)
     assert sorted(p.name for p in (tmp_path / "two").glob("records*.jsonl")) == [
         "records.shard-0-of-2.jsonl", "records.shard-1-of-2.jsonl"]
     key = lambda r: (r["kind"], r["checkpoint"], r["recipe"], r["index"])  # noqa: E731
     assert strip_timings(sorted(read_records(tmp_path / "two"), key=key)) == strip_timings(
         sorted(read_records(tmp_path / "one"), key=key))
     with pytest.raises(RobustEvalError, match="--jobs and --shard"):
-        evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "x", jobs=2, shard=(0, 2), show_progress=False)
+        evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "x", engine=Engine(jobs=2, shard=(0, 2)),
+                 show_progress=False)
 
 
 def test_merge_joins_parts_split_by_checkpoint_and_recipe(fitted_checkpoints, tmp_path) -> None:
@@ -176,7 +180,7 @@ def test_merge_joins_parts_split_by_checkpoint_and_recipe(fitted_checkpoints, tm
         evaluate(fitted_checkpoints[1:], load_dataset(str(data)), [recipe], tmp_path / f"b-{recipe.name}",
                  show_progress=False)
     parts = [tmp_path / "a", tmp_path / "b-tiny-swap", tmp_path / "b-tiny-swap-strict"]
-    merge_runs(parts, tmp_path / "joined")
+    render(merge_runs(parts, tmp_path / "joined"))
     key = lambda r: (r["kind"], r["checkpoint"], r["recipe"], r["index"])  # noqa: E731
     assert strip_timings(sorted(read_records(tmp_path / "joined"), key=key)) == strip_timings(sorted(whole, key=key))
     summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "joined")]
@@ -210,7 +214,7 @@ def test_merge_cuts_a_run_so_part_of_it_resumes_elsewhere(fitted_checkpoints, tm
 
 def test_unit_counter_reads_only_what_was_appended(fitted_checkpoints, tmp_path) -> None:
     from eval_support import TEXTS
-    from robust_eval.workers import UnitCounter
+    from robust_eval.pipeline.workers import UnitCounter
 
     data = write_dataset(tmp_path / "reviews.jsonl")
     records = run(fitted_checkpoints[:1], tmp_path / "whole", data)
@@ -228,7 +232,7 @@ def test_unit_counter_reads_only_what_was_appended(fitted_checkpoints, tmp_path)
 
 
 def test_workers_are_dealt_over_every_visible_gpu() -> None:
-    from robust_eval.workers import worker_gpu
+    from robust_eval.pipeline.workers import worker_gpu
 
     assert [worker_gpu(i, None, 2) for i in range(5)] == [0, 1, 0, 1, 0]
     assert [worker_gpu(i, "cuda", 3) for i in range(4)] == [0, 1, 2, 0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.records import RecordStore, read_records
+from robust_eval.pipeline.store import RecordStore, read_records
 
 CONFIG = {"format": 1, "seed": 0, "recipes": [{"name": "a", "params": {}}]}
 

@@ -72,7 +72,10 @@ class BackTranslationFilter(Constraint):
     `lazy=True`: checked only on the best-scoring candidates, a few at a time (fewer sentences translated,
     one MT call per few candidates); `lazy=False`: every candidate of a search step goes through one MT
     call before the model is queried (fewer MT calls and model queries, more sentences translated).
+    Isolated: Apertium carries state from sentence to sentence, so the pipelines restart before each example.
     """
+
+    isolated = True
 
     def __init__(
         self, threshold: float = DEFAULT_THRESHOLD, score: BackTranslationScore | None = None, lazy: bool = True,

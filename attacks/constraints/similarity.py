@@ -13,7 +13,6 @@ counter-fitted vectors or WordNet.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -24,42 +23,42 @@ import torch
 from attacks.core import Constraint
 from attacks.text import AttackedText
 from robust_eval.core import resources
+from robust_eval.core.batched import BatchedTextModel
+from robust_eval.core.gather import gathered
 from robust_eval.core.errors import RobustEvalError
 
 CACHE_SIZE = 100_000
 
 
-class SentenceEncoder:
-    """Mean-pooled, L2-normalised sentence embeddings from a Hugging Face encoder, cached per text."""
+class SentenceEncoder(BatchedTextModel):
+    """Mean-pooled, L2-normalised sentence embeddings from a Hugging Face encoder, cached per text.
+
+    `encode` is gathered: inside an interleaved run the texts of every attack in flight are encoded together.
+    """
 
     def __init__(self, path: Path, device: str | None = None, batch_size: int = 128) -> None:
         from transformers import AutoModel, AutoTokenizer
 
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        super().__init__(torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")), batch_size, CACHE_SIZE)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path, use_safetensors=True).to(self.device).eval()
-        self.batch_size = batch_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
+    @property
+    def width(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @gathered
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(n, hidden) unit vectors."""
-        pending = sorted({t for t in texts if t not in self._cache}, key=len)
-        for start in range(0, len(pending), self.batch_size):
-            batch = pending[start:start + self.batch_size]
-            for text, vector in zip(batch, self._forward(batch)):
-                self._cache[text] = vector
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+        return self.rows(texts)
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str]) -> torch.Tensor:
         encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
-        encoded = encoded.to(self.device)
-        with torch.inference_mode():
-            hidden = self.model(**encoded).last_hidden_state
+        encoded = encoded.to(self.device, non_blocking=True)
+        hidden = self.model(**encoded).last_hidden_state
         mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+        return torch.nn.functional.normalize(pooled.float(), dim=-1)
 
 
 @lru_cache(maxsize=2)

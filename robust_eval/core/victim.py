@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Literal, Protocol, Sequence
 
 import numpy as np
 import torch
 
+from robust_eval.core.batched import BatchedTextModel
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.gather import gathered
 
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 CACHE_SIZE = 200_000
+Precision = Literal["fp32", "bf16", "fp16"]
+PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Victim(Protocol):
@@ -30,62 +33,47 @@ class Victim(Protocol):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-class HFVictim:
-    """A sequence classifier with its tokenizer: batched, padded to the longest text, cached, counted."""
+class HFVictim(BatchedTextModel):
+    """A sequence classifier with its tokenizer: batched, padded to the longest text, cached, counted.
+
+    `predict_proba` is gathered (robust_eval.core.gather): inside an interleaved run the texts of every
+    attack in flight arrive in one call, answered in length-sorted batches (robust_eval.core.batched).
+    `precision` "bf16" or "fp16" runs the model in that type on CUDA (probabilities stay float32).
+    """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, device: str | torch.device | None = None,
-                 max_length: int = 256) -> None:
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = model.to(self.device).eval()
+                 max_length: int = 256, precision: Precision = "fp32") -> None:
+        super().__init__(torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")), batch_size, CACHE_SIZE)
+        if precision not in PRECISIONS:
+            raise RobustEvalError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision != "fp32" and self.device.type != "cuda":
+            raise RobustEvalError(f"precision {precision} needs a CUDA device: use --precision fp32 on {self.device}")
+        self.precision = precision
+        self.model = model.to(self.device, dtype=PRECISIONS[precision]).eval()
         self.tokenizer = tokenizer
-        self.batch_size = batch_size
         self.max_length = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
         id2label = getattr(model.config, "id2label", None) or {}
         self.label_names = [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)]
         self.queries = 0
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def num_labels(self) -> int:
         return len(self.label_names)
 
+    @property
+    def width(self) -> int:
+        return self.num_labels
+
+    @gathered
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities for each text; repeated texts are served from the cache."""
         self.queries += len(texts)
-        pending = sorted(dict.fromkeys(t for t in texts if t not in self._cache), key=len)
-        start = 0
-        while start < len(pending):
-            batch = pending[start:start + self.batch_size]
-            try:
-                probabilities = self._forward(batch)
-            except torch.cuda.OutOfMemoryError:
-                if self.batch_size == 1:
-                    raise RobustEvalError("CUDA ran out of memory at batch size 1: free GPU memory or use --device cpu") from None
-                torch.cuda.empty_cache()
-                self.batch_size = max(1, self.batch_size // 2)
-                continue
-            for text, row in zip(batch, probabilities):
-                self._remember(text, row)
-            start += len(batch)
-        if not texts:
-            return np.zeros((0, self.num_labels), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        return self.rows(texts)
 
-    def clear_cache(self) -> None:
-        """Forget cached answers, so later batches (and their padding) do not depend on earlier calls."""
-        self._cache.clear()
-
-    def _forward(self, texts: list[str]) -> np.ndarray:
-        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                 return_tensors="pt").to(self.device)
-        with torch.inference_mode():
-            logits = self.model(**encoded).logits
-        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
-
-    def _remember(self, text: str, probabilities: np.ndarray) -> None:
-        self._cache[text] = probabilities
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+    def _forward(self, texts: list[str]) -> torch.Tensor:
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        logits = self.model(**encoded.to(self.device, non_blocking=True)).logits
+        return torch.softmax(logits.float(), dim=-1)
 
 
 def check_checkpoint(path: Path, trust_pickle: bool = False) -> None:
@@ -130,12 +118,16 @@ def _check_safetensors(path: Path) -> None:
 
 
 def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None = None,
-                batch_size: int = 64) -> HFVictim:
-    """Load a sequence-classification checkpoint directory as a victim (safetensors unless trusted)."""
+                batch_size: int = 64, precision: Precision = "fp32", checked: bool = False) -> HFVictim:
+    """Load a sequence-classification checkpoint directory as a victim (safetensors unless trusted).
+
+    `checked`: the directory already passed `check_checkpoint` (e.g. when an evaluation plan was built).
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     directory = Path(path)
-    check_checkpoint(directory, trust_pickle)
+    if not checked:
+        check_checkpoint(directory, trust_pickle)
     use_safetensors = any((directory / name).is_file() for name in SAFE_WEIGHTS)
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
@@ -148,4 +140,4 @@ def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
         raise RobustEvalError(f"cannot load the model in '{directory}' ({detail}): check the checkpoint") from None
-    return HFVictim(model, tokenizer, batch_size=batch_size, device=device)
+    return HFVictim(model, tokenizer, batch_size=batch_size, device=device, precision=precision)

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from robust_eval import metrics
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.records import read_records, read_run, write_json_atomic
+from robust_eval.pipeline.store import read_records, read_run, write_json_atomic
 from robust_eval.report import plots
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card
 from robust_eval.report.pairs import sample_pairs

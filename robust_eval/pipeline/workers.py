@@ -2,8 +2,8 @@
 
 An attack spends most of its time in Python and in small forward passes, so a single process leaves a
 GPU (or the other CPU cores) mostly idle. With `--jobs N`, worker I evaluates shard I/N of the examples
-(`runner.evaluate` with `shard=(I, N)`, its own records file); the parent shows one progress bar counted
-from the record files and renders the report when every worker is done. On a host with several GPUs the
+(`execute.run_shard` of the parent's plan, as it is: workers resolve nothing again; its own records
+file); the parent shows one progress bar counted from the record files. On a host with several GPUs the
 workers are dealt round-robin over them (unless the run names one device). A failed worker stops the others;
 whatever they recorded stays, so rerunning the command resumes.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.records import RECORDS_GLOB, RecordKey, parse_lines, record_key
+from robust_eval.pipeline.plan import EvaluationPlan
+from robust_eval.pipeline.store import RECORDS_GLOB, RecordKey, parse_lines, record_key
 
 POLL_SECONDS = 2.0
 
@@ -30,21 +31,24 @@ def worker_gpu(index: int, device: str | None, gpus: int) -> int | None:
     return None
 
 
-def _worker(arguments: dict[str, Any], modules: list[str], index: int, jobs: int, errors: Any) -> None:
+def _worker(plan: EvaluationPlan, out_dir: Path, modules: list[str], index: int, jobs: int, errors: Any) -> None:
     """Evaluate shard `index` of `jobs` (runs in a spawned process, after importing the modules that
     registered the requested recipes, so recipes registered outside the package are found too)."""
     import torch
 
-    from robust_eval.runner import evaluate
+    from robust_eval.pipeline.execute import for_worker, progress_bar, run_shard
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
-    gpu = worker_gpu(index, arguments.get("device"), torch.cuda.device_count())
+    gpu = worker_gpu(index, plan.engine.device, torch.cuda.device_count())
+    device = plan.engine.device
     if gpu is not None:
         torch.cuda.set_device(gpu)  # "cuda" now means this GPU, for the victim and the sentence encoder
+        device = f"cuda:{gpu}"
     try:
         for module in modules:
             import_module(module)
-        evaluate(**arguments, shard=(index, jobs), jobs=1, show_progress=False, render_report=False)
+        with progress_bar(False) as progress:
+            run_shard(for_worker(plan, device), out_dir, (index, jobs), progress)
     except Exception as error:  # reported to the parent as one line, whatever its type
         errors.put((index, str(error) if isinstance(error, RobustEvalError) else f"{type(error).__name__}: {error}"))
         raise SystemExit(1) from None
@@ -78,21 +82,21 @@ class UnitCounter:
         return self.done
 
 
-def evaluate_in_workers(
-    arguments: dict[str, Any], jobs: int, out_dir: Path, checkpoints: int, examples: int, recipes: int,
-    progress: Any,
-) -> None:
-    """Run `jobs` workers over the shards of `runner.evaluate(**arguments)`; raise if any of them fails."""
+def evaluate_in_workers(plan: EvaluationPlan, out_dir: Path, progress: Any) -> None:
+    """Run `plan.engine.jobs` workers over the shards of the plan; raise if any of them fails."""
     from attacks.registry import get_recipe
 
-    modules = sorted({get_recipe(r.name).origin for r in arguments["recipes"]})
+    jobs = plan.engine.jobs
+    modules = sorted({get_recipe(r.name).origin for r in plan.recipes})
     context = multiprocessing.get_context("spawn")
     errors = context.Queue()
     workers = [
-        context.Process(target=_worker, args=(arguments, modules, i, jobs, errors), daemon=True) for i in range(jobs)
+        context.Process(target=_worker, args=(plan, out_dir, modules, i, jobs, errors), daemon=True)
+        for i in range(jobs)
     ]
-    task = progress.add_task(f"{jobs} workers: clean + attacks", total=checkpoints * examples * (1 + recipes))
-    units_done = UnitCounter(out_dir, recipes)
+    total = len(plan.checkpoints) * len(plan.dataset) * (1 + len(plan.recipes))
+    task = progress.add_task(f"{jobs} workers: clean + attacks", total=total)
+    units_done = UnitCounter(out_dir, len(plan.recipes))
     try:
         for worker in workers:
             worker.start()

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from attacks.result import AttackResult
 from robust_eval.core.errors import RobustEvalError
 
 RUN_FILE = "run.json"
@@ -21,6 +23,37 @@ RECORDS_GLOB = "records*.jsonl"
 
 Record = dict[str, Any]
 RecordKey = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class CleanRecord:
+    """A checkpoint's clean prediction on one example (`index`: its position in the dataset)."""
+
+    checkpoint: str
+    example_id: str
+    index: int
+    label: int
+    prediction: int
+    confidence: float
+    probabilities: list[float]
+
+    def to_json(self) -> Record:
+        return {"kind": "clean", "recipe": "", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class AttackRecord:
+    """One recipe's attack on one example."""
+
+    checkpoint: str
+    recipe: str
+    example_id: str
+    index: int
+    result: AttackResult
+
+    def to_json(self) -> Record:
+        return {"kind": "attack", "checkpoint": self.checkpoint, "recipe": self.recipe,
+                "example_id": self.example_id, "index": self.index, "result": self.result.to_dict()}
 
 
 def record_key(record: Mapping[str, Any]) -> RecordKey:
@@ -162,8 +195,16 @@ class RecordStore:
     def __contains__(self, key: RecordKey) -> bool:
         return key in self.done
 
-    def append(self, record: Record) -> None:
+    def correct_examples(self, checkpoint: str) -> set[str]:
+        """Ids of the examples `checkpoint` classified correctly (by the clean records so far)."""
+        return {
+            r["example_id"] for r in self.records
+            if r["kind"] == "clean" and r["checkpoint"] == checkpoint and r["prediction"] == r["label"]
+        }
+
+    def append(self, unit: CleanRecord | AttackRecord | Record) -> None:
         """Write one record as a single line and flush it to the operating system at once."""
+        record = unit if isinstance(unit, dict) else unit.to_json()
         key = record_key(record)
         if key in self.done:
             return

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One GPU job on a host without network access: the attack engine's throughput (benchmarks/throughput.py).
+# Trains vanilla MiniLM seed 0 exactly as the headline experiment does, checks its weights against the committed
+# run, then times wordnet-swap and embedding-swap on the 1000 MR test sentences one example at a time and with
+# many examples in flight (fp32 and bf16), comparing the records with each other and with the committed ones.
+#   robust-eval resources bundle create .bundle/a --include minilm --include mr --include wordnet \
+#       --include counter-fitted --wheel nltk==3.10.4       # on a connected machine; greenlet's wheel in .gpu/wheels
+#   OUT=/some/dir bash benchmarks/gpu_engine.sh [RECIPE...]
+set -u
+export ROBUST_EVAL_HOME=$PWD/runs/home PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
+python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl .gpu/wheels/*.whl
+python3 -m robust_eval resources bundle install .bundle/a | tail -2
+python3 -m robust_eval run reports/mr-minilm/experiment.toml --method vanilla --train-seed 0 --train-only \
+    --out runs/mr-minilm --no-progress 2>&1 | grep -v "^{'\|Warning\|warn(" | tail -3
+python3 - <<'PY'
+import json
+from robust_eval.pipeline.plan import checkpoint_digest
+from pathlib import Path
+committed = {c["name"]: c["sha256"] for c in json.loads(Path("reports/mr-minilm/run.json").read_text())["config"]["checkpoints"]}
+print("weights equal the committed vanilla-seed0:", checkpoint_digest(Path("runs/mr-minilm/checkpoints/vanilla-seed0")) == committed["vanilla-seed0"])
+PY
+recipes=("${@:-wordnet-swap}")
+args=(); for r in "${recipes[@]}"; do args+=(--recipe "$r"); done
+python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 "${args[@]}" \
+    --reference reports/mr-minilm --output "$OUT/throughput.json" 2>&1 | grep -v "Warning\|warn("

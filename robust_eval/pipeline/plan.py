@@ -1,0 +1,283 @@
+"""Plan: everything an evaluation needs, resolved once and frozen, before any work starts.
+
+`build_plan` checks and hashes every checkpoint, reads its label names and aligns the dataset's labels to
+them, checks the recipes and the engine settings. The plan's `config()` (what defines the records) and
+`environment()` are written once as run.json; the executor, in-process or in worker processes, consumes
+the plan as it is and resolves nothing again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from robust_eval.core.data import Dataset, Example, align_labels
+from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.gather import DEFAULT_IN_FLIGHT
+from robust_eval.core.versions import library_versions
+from robust_eval.core.victim import PRECISIONS, Precision, check_checkpoint
+
+RUN_FORMAT = 1
+TRAINING_CARD = "training.json"
+SEED_IN_NAME = re.compile(r"[-_.]?seed[-_]?(\d+)", re.IGNORECASE)
+RUN_ONLY_SETTINGS = {"seed", "output", "progress", "logging_steps", "eval_batch_size"}
+HASH_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RecipeRequest:
+    """A recipe name and its parameters (as given on the command line or in an experiment file)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint to evaluate: its short unique name, directory, file digest and training seed group.
+
+    Checkpoints of one `group` differ only by their training `seed`: the report gives their mean +- std.
+    """
+
+    name: str
+    path: Path
+    sha256: str
+    seed: int | None
+    group: str | None
+    label_names: tuple[str, ...] = ()
+
+
+def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> list[Checkpoint]:
+    """Check every checkpoint directory and give each a unique name (the shortest distinct path tail)."""
+    resolved = [Path(p).resolve() for p in paths]
+    if len(set(resolved)) < len(resolved):
+        duplicate = next(p for p, n in Counter(resolved).items() if n > 1)
+        raise RobustEvalError(f"--model {duplicate} is given twice: pass each checkpoint once")
+    for path in resolved:
+        check_checkpoint(path, trust_pickle)
+    depth = 1
+    while True:
+        names = ["/".join(p.parts[-depth:]) for p in resolved]
+        if len(set(names)) == len(names):
+            break
+        depth += 1
+    seeds = [training_seed(p, n) for p, n in zip(resolved, names)]
+    groups = seed_group_names(resolved, names, seeds)
+    return [Checkpoint(n, p, checkpoint_digest(p), s, g) for n, p, s, g in zip(names, resolved, seeds, groups)]
+
+
+def training_card(path: Path) -> dict[str, Any] | None:
+    """The training record the trainers save beside the weights (None for other checkpoints)."""
+    card = path / TRAINING_CARD
+    if not card.is_file():
+        return None
+    try:
+        record = json.loads(card.read_text(encoding="utf-8"))
+    except ValueError:
+        raise RobustEvalError(f"{card} is not valid JSON: restore or delete it") from None
+    return record if isinstance(record, dict) else None
+
+
+def training_seed(path: Path, name: str) -> int | None:
+    """The training seed: from the training card, else from a `seed<N>` part of the checkpoint name."""
+    card = training_card(path)
+    if card is not None and isinstance(card.get("seed"), int):
+        return card["seed"]
+    found = SEED_IN_NAME.findall(name)
+    return int(found[-1]) if found else None
+
+
+def seed_group_names(paths: Sequence[Path], names: Sequence[str], seeds: Sequence[int | None]) -> list[str | None]:
+    """Name the groups of checkpoints that differ only by seed (same training settings, or same name
+    apart from `seed<N>`); checkpoints without a partner get None."""
+    keys: list[str | None] = []
+    for path, name, seed in zip(paths, names, seeds):
+        card = training_card(path)
+        if seed is None:
+            keys.append(None)
+        elif card is not None and isinstance(card.get("hyperparameters"), dict):
+            settings = {k: v for k, v in card["hyperparameters"].items() if k not in RUN_ONLY_SETTINGS}
+            keys.append(json.dumps(settings, sort_keys=True))
+        else:
+            keys.append(SEED_IN_NAME.sub("", name))
+    counts = Counter(k for k in keys if k is not None)
+    labels: dict[str, str] = {}
+    for key, name in zip(keys, names):
+        if key is not None and counts[key] > 1 and key not in labels:
+            labels[key] = SEED_IN_NAME.sub("", name) or name
+    return [labels.get(k) if k is not None else None for k in keys]
+
+
+def checkpoint_digest(path: Path) -> str:
+    """SHA-256 over the configuration and weight files, so a retrained checkpoint is never mistaken."""
+    digest = hashlib.sha256()
+    files = [path / "config.json"] + sorted(path.glob("*.safetensors")) + sorted(path.glob("pytorch_model*.bin"))
+    for file in files:
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            while block := handle.read(HASH_BLOCK):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_digest(examples: Sequence[Example]) -> str:
+    """SHA-256 over the ids, texts and labels of the evaluated examples."""
+    payload = json.dumps([[e.id, e.text, e.label] for e in examples], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def checkpoint_label_names(path: Path) -> list[str]:
+    """The label names a checkpoint's configuration declares, in class-index order."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+    id2label = getattr(config, "id2label", None) or {}
+    return [str(id2label.get(i, f"LABEL_{i}")) for i in range(config.num_labels)]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How the work is executed: device, batch size and precision of the models, examples in flight, workers.
+
+    `batch_size` None picks 512 texts on CUDA and 64 on the CPU.
+    """
+
+    device: str | None = None
+    batch_size: int | None = None
+    precision: Precision = "fp32"
+    in_flight: int = DEFAULT_IN_FLIGHT
+    jobs: int = 1
+    shard: tuple[int, int] | None = None
+    trust_pickle: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batch_size is not None and self.batch_size < 1:
+            raise RobustEvalError(f"--batch-size must be positive, got {self.batch_size}")
+        if self.in_flight < 1:
+            raise RobustEvalError(f"--in-flight must be a positive number of examples, got {self.in_flight}")
+        if self.precision not in PRECISIONS:
+            raise RobustEvalError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check_jobs(self.jobs, self.shard)
+
+    @property
+    def resolved_device(self) -> torch.device:
+        return torch.device(self.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    @property
+    def resolved_batch_size(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return 512 if self.resolved_device.type == "cuda" else 64
+
+
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """Checkpoints (resolved), the data aligned to each one's labels, recipes, seed and engine."""
+
+    checkpoints: tuple[Checkpoint, ...]
+    dataset: Dataset
+    aligned: Mapping[str, Dataset]
+    recipes: tuple[RecipeRequest, ...]
+    seed: int
+    limit: int | None
+    engine: Engine = field(default_factory=Engine)
+
+    def config(self) -> dict[str, Any]:
+        """What defines a run's records; an output directory never mixes records of two configurations."""
+        return {
+            "format": RUN_FORMAT,
+            "checkpoints": [
+                {"name": c.name, "sha256": c.sha256, "seed": c.seed, "group": c.group, "label_names": list(c.label_names)}
+                for c in self.checkpoints
+            ],
+            "data": {
+                "name": self.dataset.name,
+                "examples": len(self.dataset),
+                "limit": self.limit,
+                "label_names": list(self.dataset.label_names),
+                "sha256": dataset_digest(self.dataset.examples),
+            },
+            "recipes": [{"name": r.name, "params": dict(r.params)} for r in self.recipes],
+            "seed": self.seed,
+        }
+
+    def environment(self) -> dict[str, Any]:
+        """Where and how the run is executed (recorded once, when the run starts)."""
+        return environment(self.engine.device) | {
+            "checkpoint_paths": {c.name: str(c.path) for c in self.checkpoints},
+            "jobs": self.engine.jobs,
+            "precision": self.engine.precision,
+        }
+
+
+def build_plan(
+    checkpoint_dirs: Sequence[Path], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int = 0,
+    limit: int | None = None, engine: Engine | None = None,
+) -> EvaluationPlan:
+    """Resolve checkpoints, labels and recipes once; every problem is a one-line error before any work."""
+    engine = engine or Engine()
+    if not checkpoint_dirs:
+        raise RobustEvalError("no checkpoint given: pass --model DIR")
+    if not dataset.examples:
+        raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
+    check_recipes(recipes)
+    described = describe_checkpoints(checkpoint_dirs, engine.trust_pickle)
+    aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in described}
+    checkpoints = tuple(
+        Checkpoint(c.name, c.path, c.sha256, c.seed, c.group, tuple(aligned[c.name].label_names)) for c in described
+    )
+    return EvaluationPlan(checkpoints, dataset, aligned, tuple(recipes), seed, limit, engine)
+
+
+def check_recipes(recipes: Sequence[RecipeRequest]) -> None:
+    """Every recipe exists, is named once, and its parameters exist and convert to their types."""
+    from attacks.registry import check_params
+
+    names = [r.name for r in recipes]
+    if len(set(names)) < len(names):
+        raise RobustEvalError("a --recipe is given twice: pass each recipe once")
+    for request in recipes:
+        check_params(request.name, request.params)
+
+
+def check_jobs(jobs: int, shard: tuple[int, int] | None = None) -> None:
+    """A one-line error for a worker count that cannot run (checked before any training or loading)."""
+    if jobs < 1:
+        raise RobustEvalError(f"--jobs must be a positive number of worker processes, got {jobs}")
+    if jobs > 1 and shard is not None:
+        raise RobustEvalError("--jobs and --shard do not combine: give one of them")
+
+
+def git_commit() -> str | None:
+    """The source tree's git commit (None outside a git checkout)."""
+    source = Path(__file__).resolve().parents[2]
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def environment(device: str | None) -> dict[str, Any]:
+    """Library versions, git commit and device of this run (recorded once, when the run starts)."""
+    resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device_name = torch.cuda.get_device_name(resolved) if resolved.type == "cuda" else platform.processor() or "cpu"
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "device": {"type": resolved.type, "name": device_name, "torch_threads": torch.get_num_threads()},
+    }
