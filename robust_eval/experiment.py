@@ -58,6 +58,7 @@ SCHEMA: dict[str, Field] = {
     "train": Field(dict, False, "training settings shared by all methods"),
     "methods": Field(dict, True, "one table per method: [methods.NAME]", dict),
     "recipe_params": Field(dict, False, "one table per recipe: [recipe_params.NAME]", dict),
+    "baseline": Field(str, False, "method the report compares the others with (default vanilla, else the first)"),
 }
 
 
@@ -110,6 +111,10 @@ def _validate(raw: Mapping[str, Any], origin: str) -> None:
         raise RobustEvalError(f"{origin}: 'seeds' repeats a seed: list each seed once")
     if len(set(raw["recipes"])) < len(raw["recipes"]):
         raise RobustEvalError(f"{origin}: 'recipes' repeats a recipe: list each recipe once")
+    if "baseline" in raw and raw["baseline"] not in raw["methods"]:
+        raise RobustEvalError(
+            f"{origin}: 'baseline' {raw['baseline']!r} is not a method: choose from {', '.join(raw['methods'])}"
+        )
 
 
 def _check_training(exp: Experiment, origin: str) -> None:

@@ -31,10 +31,18 @@ class Victim(Protocol):
 
 
 class HFVictim:
-    """A sequence classifier with its tokenizer: batched, padded to the longest text, cached, counted."""
+    """A sequence classifier with its tokenizer: batched, padded to the longest text, cached, counted.
+
+    `temperature` divides the logits before the softmax (temperature scaling, `robust_eval.core.calibration`);
+    the default 1.0 leaves the probabilities exactly as the model gives them.
+    """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, device: str | torch.device | None = None,
-                 max_length: int = 256) -> None:
+                 max_length: int = 256, temperature: float = 1.0) -> None:
+        self.temperature = float(temperature)
+        if not 0.0 < self.temperature < float("inf"):
+            raise RobustEvalError(f"temperature must be a positive finite number, got {temperature!r}: fit one with "
+                                  "robust_eval.core.calibration.fit_temperature")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -80,7 +88,7 @@ class HFVictim:
                                  return_tensors="pt").to(self.device)
         with torch.inference_mode():
             logits = self.model(**encoded).logits
-        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return torch.softmax(logits.float() / self.temperature, dim=-1).cpu().numpy()
 
     def _remember(self, text: str, probabilities: np.ndarray) -> None:
         self._cache[text] = probabilities
@@ -130,7 +138,7 @@ def _check_safetensors(path: Path) -> None:
 
 
 def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None = None,
-                batch_size: int = 64) -> HFVictim:
+                batch_size: int = 64, temperature: float = 1.0) -> HFVictim:
     """Load a sequence-classification checkpoint directory as a victim (safetensors unless trusted)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -148,4 +156,4 @@ def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
         raise RobustEvalError(f"cannot load the model in '{directory}' ({detail}): check the checkpoint") from None
-    return HFVictim(model, tokenizer, batch_size=batch_size, device=device)
+    return HFVictim(model, tokenizer, batch_size=batch_size, device=device, temperature=temperature)
