@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - started
         records = read_records(args.runs / request.name)
         checkpoint = next(r["checkpoint"] for r in records if r["kind"] == "clean")
-        metrics = recipe_metrics(records, checkpoint, request.name, seed=0)
+        metrics = recipe_metrics(records, checkpoint, request.name)
         attacked = metrics["succeeded"] + metrics["failed"]
         rows.append({
             "recipe": request.name, "params": request.params,

@@ -5,7 +5,7 @@
 # many examples in flight (fp32 and bf16), comparing the records with each other and with the committed ones.
 #   robust-eval resources bundle create .bundle/a --include minilm --include mr --include wordnet \
 #       --include counter-fitted --wheel nltk==3.10.4       # on a connected machine; greenlet's wheel in .gpu/wheels
-#   OUT=/some/dir bash benchmarks/gpu_engine.sh [RECIPE...]
+#   OUT=/some/dir bash benchmarks/gpu_engine.sh [FIRST_RECIPE [RECIPE...]]
 set -u
 export ROBUST_EVAL_HOME=$PWD/runs/home PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl .gpu/wheels/*.whl
@@ -19,7 +19,11 @@ from pathlib import Path
 committed = {c["name"]: c["sha256"] for c in json.loads(Path("reports/mr-minilm/run.json").read_text())["config"]["checkpoints"]}
 print("weights equal the committed vanilla-seed0:", checkpoint_digest(Path("runs/mr-minilm/checkpoints/vanilla-seed0")) == committed["vanilla-seed0"])
 PY
-recipes=("${@:-wordnet-swap}")
-args=(); for r in "${recipes[@]}"; do args+=(--recipe "$r"); done
-python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 "${args[@]}" \
-    --reference reports/mr-minilm --output "$OUT/throughput.json" 2>&1 | grep -v "Warning\|warn("
+# the first recipe also runs one example at a time (the previous engine's schedule); the others only interleaved
+first=${1:-wordnet-swap}; shift || true
+python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 --recipe "$first" \
+    --reference reports/mr-minilm --output "$OUT/throughput-$first.json" 2>&1 | grep -v "Warning\|warn("
+for recipe in "$@"; do
+  python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 --recipe "$recipe" --skip-sequential \
+      --reference reports/mr-minilm --output "$OUT/throughput-$recipe.json" 2>&1 | grep -v "Warning\|warn("
+done

@@ -1,15 +1,18 @@
 """Print a README results table from a report directory: accuracy (%) per training method, as mean +- std
-over the method's seeds [pooled 95 % interval], or for a method trained with one seed its value [95 %
-bootstrap interval].
-    python benchmarks/headline_table.py reports/mr-minilm
+over the method's seeds [two-level bootstrap 95 % interval], or for a method trained with one seed its value
+[95 % Wilson interval]; with --paired, the paired differences in percentage points instead (each method
+against the baseline, then between the other methods) [two-level paired bootstrap 95 % interval].
+    python benchmarks/headline_table.py reports/mr-minilm [--paired]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tomllib
 from pathlib import Path
+
+from robust_eval.report.comparisons import comparison_rows, points, without_baseline
 
 
 def cell(entry: dict) -> str:
@@ -30,8 +33,7 @@ def method_values(summary: dict, method: str, seeds: list[int], recipes: list[st
     return [entry["clean_accuracy"], *(entry["recipes"][r]["accuracy_under_attack"] for r in recipes), worst]
 
 
-def main(directory: Path) -> None:
-    summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+def accuracy_table(directory: Path, summary: dict) -> None:
     recipes = [r["name"] for r in summary["config"]["recipes"]]
     experiment = tomllib.loads((directory / "experiment.toml").read_text(encoding="utf-8"))
     print("| method | seeds | clean |", " | ".join(recipes), "| worst case |")
@@ -41,5 +43,27 @@ def main(directory: Path) -> None:
         print(f"| {method} | {len(experiment['seeds'])} |", " | ".join(cell(v) for v in values), "|")
 
 
+def paired_table(summary: dict) -> None:
+    comparisons = summary["comparisons"]
+    measures = comparisons["measures"]
+    print("| difference | seeds |", " | ".join(measures), "|")
+    print("|---" * (len(measures) + 2) + "|")
+    for row in comparison_rows(comparisons["against_baseline"] + without_baseline(comparisons), measures):
+        cells = " | ".join(points(row["cells"][m]) for m in measures)
+        print(f"| {row['first']} − {row['second']} | {row['seeds'][0]} / {row['seeds'][1]} | {cells} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path, nargs="?", default=Path("reports/mr-minilm"))
+    parser.add_argument("--paired", action="store_true", help="print the paired differences instead")
+    args = parser.parse_args()
+    summary = json.loads((args.directory / "summary.json").read_text(encoding="utf-8"))
+    if args.paired:
+        paired_table(summary)
+    else:
+        accuracy_table(args.directory, summary)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "reports/mr-minilm"))
+    main()

@@ -78,13 +78,17 @@ def print_metrics(summary: Mapping[str, Any]) -> None:
             cells.append(percent(result["worst_case"]["accuracy_under_attack"]))
         table.add_row(*cells)
     out.print(table)
+    from robust_eval.report.terminal import extra_tables
+
+    for extra in extra_tables(summary):
+        out.print(extra)
 
 
-def show_report(out_dir: Path, update_model_card: bool) -> None:
-    """Render the report of `out_dir`, print its table and where the files are."""
+def show_report(out_dir: Path, update_model_card: bool, baseline: str | None = None) -> None:
+    """Render the report of `out_dir` (once), print its tables and where the files are."""
     from robust_eval.report import render
 
-    files = render(out_dir, update_model_cards=update_model_card)
+    files = render(out_dir, update_model_cards=update_model_card, baseline=baseline)
     summary = json.loads(files.summary.read_text(encoding="utf-8"))
     print_metrics(summary)
     done = summary["progress"]
@@ -115,6 +119,7 @@ def evaluate(
     in_flight: int = typer.Option(DEFAULT_IN_FLIGHT, "--in-flight", help="Examples attacked at once per process; their model queries are merged into large batches."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report)."),
     jobs: int = typer.Option(1, "--jobs", help="Worker processes sharing this host's GPUs or CPU cores, each on a shard of the examples."),
+    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="Dev data (e.g. mr:dev) to fit a temperature per checkpoint on; each NAME@calibrated is attacked too."),
     trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
     update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
@@ -131,16 +136,18 @@ def evaluate(
     directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
     dataset = load_dataset(data, text_column, label_column).head(limit)
     requests = [RecipeRequest(name, params[name]) for name in recipe]
-    execute_plan(build_plan(model, dataset, requests, seed, limit, engine), directory, show_progress=progress)
+    dev = load_dataset(calibrate, text_column, label_column) if calibrate else None
+    execute_plan(build_plan(model, dataset, requests, seed, limit, engine, dev), directory, show_progress=progress)
     show_report(directory, update_model_card)
 
 
 def report(
     directory: Path = typer.Argument(..., help="An --out directory of `robust-eval evaluate` or `run`."),
     update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Method the others are compared with (default: vanilla if present, else the first method)."),
 ) -> None:
     """Re-render summary.json, report.md and report.html from a directory's records alone."""
-    show_report(directory, update_model_card)
+    show_report(directory, update_model_card, baseline)
 
 
 def run(

@@ -59,6 +59,8 @@ SCHEMA: dict[str, Field] = {
     "train": Field(dict, False, "training settings shared by all methods"),
     "methods": Field(dict, True, "one table per method: [methods.NAME]", dict),
     "recipe_params": Field(dict, False, "one table per recipe: [recipe_params.NAME]", dict),
+    "baseline": Field(str, False, "method the report compares the others with (default vanilla, else the first)"),
+    "calibrate": Field(str, False, "dev data to fit a temperature per checkpoint on (e.g. mr:dev); NAME@calibrated is attacked too"),
 }
 
 
@@ -76,6 +78,7 @@ class Experiment:
     train: dict[str, Any]
     methods: dict[str, dict[str, Any]]
     recipe_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calibrate: str | None = None
     source: str = ""
 
 
@@ -111,6 +114,10 @@ def _validate(raw: Mapping[str, Any], origin: str) -> None:
         raise RobustEvalError(f"{origin}: 'seeds' repeats a seed: list each seed once")
     if len(set(raw["recipes"])) < len(raw["recipes"]):
         raise RobustEvalError(f"{origin}: 'recipes' repeats a recipe: list each recipe once")
+    if "baseline" in raw and raw["baseline"] not in raw["methods"]:
+        raise RobustEvalError(
+            f"{origin}: 'baseline' {raw['baseline']!r} is not a method: choose from {', '.join(raw['methods'])}"
+        )
 
 
 def _check_training(exp: Experiment, origin: str) -> None:
@@ -160,6 +167,7 @@ def parse_experiment(text: str, origin: str, default_name: str = "experiment") -
         train=dict(raw.get("train", {})),
         methods={name: dict(values) for name, values in raw["methods"].items()},
         recipe_params={name: dict(values) for name, values in raw.get("recipe_params", {}).items()},
+        calibrate=raw.get("calibrate"),
         source=text,
     )
     _check_training(exp, origin)
@@ -259,5 +267,6 @@ def run_experiment(
         return out_dir
     dataset = load_dataset(exp.eval_data).head(exp.limit)
     recipes = [RecipeRequest(name, exp.recipe_params.get(name, {})) for name in exp.recipes]
+    dev = load_dataset(exp.calibrate) if exp.calibrate else None
     return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit, engine=engine,
-                    show_progress=show_progress)
+                    calibration_data=dev, show_progress=show_progress)

@@ -8,7 +8,13 @@ Defender"), so numbers compare with theirs:
 - attack success rate = succeeded / (succeeded + failed);
 - queries (mean, median) and seconds per example over attacked examples; % words perturbed over successes;
 - worst case = an example counts as robust only if every recipe failed on it (union of the attacks);
-- 95 % intervals by the percentile bootstrap over examples (Efron & Tibshirani 1993), seeded.
+- 95 % intervals of one checkpoint's rates (a count of independent examples) by the Wilson score interval
+  (Wilson 1927), which keeps its coverage near 0 and 1, where the percentile bootstrap collapses onto the
+  observed value (0 successes give [0, 0]);
+- 95 % intervals of a seed group's rate and of differences between checkpoints or methods by a seeded
+  two-level percentile bootstrap (Efron & Tibshirani 1993; Davison & Hinkley 1997, sec. 3.8): resample each
+  method's training seeds, then the examples, the same examples for both sides of a difference (paired on
+  example ids). With one checkpoint on each side it is the paired bootstrap over examples.
 
 While a run is incomplete, each metric uses the examples whose records it needs are all present, so a
 finished run and a resumed one give the same numbers.
@@ -16,15 +22,19 @@ finished run and a resumed one give the same numbers.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 Record = Mapping[str, Any]
-BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
+SEEDS_AND_EXAMPLES = "seeds and examples"
+EXAMPLES_ONLY = "examples"
 
 
 @dataclass(frozen=True)
@@ -71,20 +81,6 @@ def outcomes(records: Sequence[Record], checkpoint: str, recipes: Sequence[str])
     return Outcomes(ids, *flags)
 
 
-def bootstrap_interval(
-    values: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE
-) -> tuple[float, float] | None:
-    """Percentile-bootstrap interval of the mean of `values` (None for an empty sample)."""
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return None
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, size=(resamples, values.size))].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
 def _mean(values: Sequence[float] | np.ndarray) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
@@ -93,12 +89,25 @@ def _median(values: Sequence[float]) -> float | None:
     return float(np.median(values)) if len(values) else None
 
 
-def rate(flags: np.ndarray, seed: int) -> dict[str, Any]:
-    """A proportion with its bootstrap interval: {"value", "ci95", "n"}."""
-    return {"value": _mean(flags), "ci95": bootstrap_interval(flags, seed), "n": int(len(flags))}
+def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Wilson score interval of the binomial proportion successes / n (None when n = 0)."""
+    if n == 0:
+        return None
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p = successes / n
+    shrink = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / shrink
+    half = z / shrink * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def recipe_metrics(records: Sequence[Record], checkpoint: str, recipe: str, seed: int) -> dict[str, Any]:
+def rate(flags: np.ndarray) -> dict[str, Any]:
+    """A proportion of examples with its Wilson interval: {"value", "ci95", "n"}."""
+    flags = np.asarray(flags, dtype=bool)
+    return {"value": _mean(flags), "ci95": wilson_interval(int(flags.sum()), int(flags.size)), "n": int(flags.size)}
+
+
+def recipe_metrics(records: Sequence[Record], checkpoint: str, recipe: str) -> dict[str, Any]:
     """All metrics of one checkpoint under one recipe."""
     out = outcomes(records, checkpoint, [recipe])
     attacked = out.correct & out.attacked
@@ -108,9 +117,9 @@ def recipe_metrics(records: Sequence[Record], checkpoint: str, recipe: str, seed
     statuses = Counter(r["status"] for r in results.values())
     return {
         "examples": len(out.example_ids),
-        "clean_accuracy": rate(out.correct, seed),
-        "accuracy_under_attack": rate(out.robust, seed),
-        "success_rate": rate(out.succeeded[attacked], seed),
+        "clean_accuracy": rate(out.correct),
+        "accuracy_under_attack": rate(out.robust),
+        "success_rate": rate(out.succeeded[attacked]),
         "succeeded": statuses["succeeded"],
         "failed": statuses["failed"],
         "skipped": int((~out.correct).sum()) + statuses["skipped"],
@@ -121,12 +130,10 @@ def recipe_metrics(records: Sequence[Record], checkpoint: str, recipe: str, seed
     }
 
 
-def worst_case_metrics(
-    records: Sequence[Record], checkpoint: str, recipes: Sequence[str], seed: int
-) -> dict[str, Any]:
+def worst_case_metrics(records: Sequence[Record], checkpoint: str, recipes: Sequence[str]) -> dict[str, Any]:
     """Accuracy under the union of all recipes: robust only if every recipe failed on the example."""
     out = outcomes(records, checkpoint, recipes)
-    return {"examples": len(out.example_ids), "accuracy_under_attack": rate(out.robust, seed)}
+    return {"examples": len(out.example_ids), "accuracy_under_attack": rate(out.robust)}
 
 
 def success_curve(
@@ -160,40 +167,110 @@ def _spread(values: Sequence[float | None]) -> dict[str, Any]:
     return {"mean": float(np.mean(defined)), "std": std, "n": len(defined)}
 
 
-def pooled_interval(per_checkpoint: Sequence[Outcomes], field: str, seed: int) -> tuple[float, float] | None:
-    """Bootstrap interval of the seed-averaged rate, resampling the examples every checkpoint shares."""
+def shared_matrix(per_checkpoint: Sequence[Outcomes], field: str) -> tuple[list[str], np.ndarray]:
+    """The example ids every checkpoint has, and the checkpoints x examples matrix of one outcome on them."""
     shared = set.intersection(*(set(o.example_ids) for o in per_checkpoint)) if per_checkpoint else set()
     ids = sorted(shared)
-    if not ids:
-        return None
-    columns = []
+    rows = []
     for out in per_checkpoint:
         position = {example_id: i for i, example_id in enumerate(out.example_ids)}
         flags = getattr(out, field)
-        columns.append([flags[position[i]] for i in ids])
-    return bootstrap_interval(np.mean(np.asarray(columns, dtype=float), axis=0), seed)
+        rows.append([flags[position[i]] for i in ids])
+    return ids, np.asarray(rows, dtype=float).reshape(len(per_checkpoint), len(ids))
+
+
+def _seed_weights(rng: np.random.Generator, seeds: int, resamples: int) -> np.ndarray:
+    """Resampled training seeds as weights: resamples x seeds, each row counts / seeds (sums to 1)."""
+    drawn = rng.integers(0, seeds, size=(resamples, seeds))
+    return (drawn[:, :, None] == np.arange(seeds)).sum(axis=1) / seeds
+
+
+def _two_level_replicates(
+    first: np.ndarray, second: np.ndarray | None, seed: int, resamples: int
+) -> np.ndarray:
+    """Bootstrap replicates of mean(first) - mean(second) (or of mean(first) alone): each replicate resamples
+    the rows (training seeds) of each side, then the columns (examples), the same columns for both sides."""
+    rng = np.random.default_rng(seed)
+    per_example = _seed_weights(rng, first.shape[0], resamples) @ first
+    if second is not None:
+        per_example -= _seed_weights(rng, second.shape[0], resamples) @ second
+    examples = rng.integers(0, first.shape[1], size=(resamples, first.shape[1]))
+    return np.take_along_axis(per_example, examples, axis=1).mean(axis=1)
+
+
+def _percentiles(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(replicates, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def seed_group_interval(
+    matrix: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE
+) -> tuple[float, float] | None:
+    """Two-level bootstrap interval of a seed group's rate from its checkpoints x examples outcome matrix."""
+    if matrix.size == 0:
+        return None
+    return _percentiles(_two_level_replicates(matrix, None, seed, resamples), confidence)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(first) - mean(second) over training seeds and shared examples, with its bootstrap interval."""
+
+    estimate: float
+    ci95: tuple[float, float]
+    examples: int
+    seeds: tuple[int, int]  # checkpoints on each side
+    bootstrap: str  # SEEDS_AND_EXAMPLES, or EXAMPLES_ONLY when both sides have one checkpoint
+
+    def flipped(self) -> Difference:
+        """second - first: the same replicates negated."""
+        low, high = self.ci95
+        return Difference(-self.estimate, (-high, -low), self.examples, self.seeds[::-1], self.bootstrap)
+
+
+def paired_difference(
+    first: np.ndarray, second: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> Difference | None:
+    """Difference in a rate between two methods, from their seeds x examples outcome matrices over the same
+    examples (same column order), with a two-level paired bootstrap interval; None without examples."""
+    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[1]:
+        raise ValueError(f"outcome matrices of shapes {first.shape} and {second.shape} share no example axis")
+    if first.shape[1] == 0 or not len(first) or not len(second):
+        return None
+    replicates = _two_level_replicates(first, second, seed, resamples)
+    single = first.shape[0] == 1 and second.shape[0] == 1
+    return Difference(
+        float(first.mean() - second.mean()), _percentiles(replicates, confidence), int(first.shape[1]),
+        (int(first.shape[0]), int(second.shape[0])), EXAMPLES_ONLY if single else SEEDS_AND_EXAMPLES,
+    )
 
 
 def group_metrics(
     records: Sequence[Record], checkpoints: Sequence[str], recipes: Sequence[str], seed: int
 ) -> dict[str, Any]:
-    """Checkpoints that differ only by training seed: mean +- std of each rate, with a pooled interval."""
+    """Checkpoints that differ only by training seed: mean +- std of each rate, with a two-level interval
+    (seeds, then the examples every checkpoint shares)."""
+
+    def spread_with_interval(per_checkpoint: list[Outcomes], field: str) -> dict[str, Any]:
+        values = [_mean(getattr(o, field)) for o in per_checkpoint]
+        return _spread(values) | {"ci95": seed_group_interval(shared_matrix(per_checkpoint, field)[1], seed)}
+
     per_recipe = {}
     for recipe in recipes:
-        metrics = [recipe_metrics(records, c, recipe, seed) for c in checkpoints]
+        metrics = [recipe_metrics(records, c, recipe) for c in checkpoints]
+        robust = [outcomes(records, c, [recipe]) for c in checkpoints]
         per_recipe[recipe] = {
-            "accuracy_under_attack": _spread([m["accuracy_under_attack"]["value"] for m in metrics])
-            | {"ci95": pooled_interval([outcomes(records, c, [recipe]) for c in checkpoints], "robust", seed)},
+            "accuracy_under_attack": spread_with_interval(robust, "robust"),
             "success_rate": _spread([m["success_rate"]["value"] for m in metrics]),
         }
-    union = [outcomes(records, c, recipes) for c in checkpoints]
-    clean = [outcomes(records, c, []) for c in checkpoints]
     return {
         "checkpoints": list(checkpoints),
-        "clean_accuracy": _spread([_mean(o.correct) for o in clean])
-        | {"ci95": pooled_interval(clean, "correct", seed)},
+        "clean_accuracy": spread_with_interval([outcomes(records, c, []) for c in checkpoints], "correct"),
         "recipes": per_recipe,
-        "worst_case": _spread([_mean(o.robust) for o in union]) | {"ci95": pooled_interval(union, "robust", seed)},
+        "worst_case": spread_with_interval([outcomes(records, c, recipes) for c in checkpoints], "robust"),
     }
 
 
@@ -210,9 +287,9 @@ def summarize(
         clean = outcomes(records, checkpoint, [])
         per_checkpoint[checkpoint] = {
             "examples": len(clean.example_ids),
-            "clean_accuracy": rate(clean.correct, seed),
-            "recipes": {recipe: recipe_metrics(records, checkpoint, recipe, seed) for recipe in recipes},
-            "worst_case": worst_case_metrics(records, checkpoint, recipes, seed),
+            "clean_accuracy": rate(clean.correct),
+            "recipes": {recipe: recipe_metrics(records, checkpoint, recipe) for recipe in recipes},
+            "worst_case": worst_case_metrics(records, checkpoint, recipes),
         }
     return {
         "checkpoints": per_checkpoint,

@@ -36,11 +36,12 @@ def execute_plan(plan: EvaluationPlan, out_dir: Path, show_progress: bool = True
 
 def evaluate(
     checkpoint_dirs: Sequence[Path], dataset: Dataset, recipes: Sequence[RecipeRequest], out_dir: Path,
-    seed: int = 0, *, limit: int | None = None, engine: Engine | None = None, show_progress: bool = True,
+    seed: int = 0, *, limit: int | None = None, engine: Engine | None = None,
+    calibration_data: Dataset | None = None, show_progress: bool = True,
 ) -> Path:
     """Evaluate checkpoints on `dataset` (already cut to `limit`) into `out_dir`: `build_plan`, then `execute_plan`.
 
-    With no recipes only clean accuracy is measured.
+    With no recipes only clean accuracy is measured; `calibration_data` adds temperature-scaled variants.
     """
-    plan = build_plan(checkpoint_dirs, dataset, recipes, seed, limit, engine)
+    plan = build_plan(checkpoint_dirs, dataset, recipes, seed, limit, engine, calibration_data)
     return execute_plan(plan, out_dir, show_progress)

@@ -34,7 +34,7 @@ def records() -> list[dict]:
 
 
 def test_recipe_metrics_follow_the_definitions(records) -> None:
-    m = metrics.recipe_metrics(records, "m", "a", seed=0)
+    m = metrics.recipe_metrics(records, "m", "a")
     assert m["clean_accuracy"]["value"] == pytest.approx(0.8)
     assert m["accuracy_under_attack"]["value"] == pytest.approx(0.5)  # 5 failed / 10
     assert m["success_rate"]["value"] == pytest.approx(3 / 8)
@@ -46,26 +46,83 @@ def test_recipe_metrics_follow_the_definitions(records) -> None:
 
 
 def test_worst_case_is_the_union_over_recipes(records) -> None:
-    worst = metrics.worst_case_metrics(records, "m", ["a", "b"], seed=0)
+    worst = metrics.worst_case_metrics(records, "m", ["a", "b"])
     assert worst["accuracy_under_attack"]["value"] == pytest.approx(0.4)  # e4..e7 survive both
 
 
-def test_bootstrap_interval_is_seeded_and_brackets_the_value() -> None:
-    flags = np.array([True] * 70 + [False] * 30)
-    first = metrics.bootstrap_interval(flags, seed=1)
-    assert first == metrics.bootstrap_interval(flags, seed=1)
-    assert first != metrics.bootstrap_interval(flags, seed=2)
-    low, high = first
-    assert low < 0.7 < high
-    assert 0.1 < high - low < 0.25  # about 2 x 1.96 x sqrt(0.21 / 100) = 0.18
-    narrow = metrics.bootstrap_interval(np.repeat(flags, 10), seed=1)
-    assert narrow[1] - narrow[0] < (high - low) / 2
-    assert metrics.bootstrap_interval(np.array([]), seed=0) is None
+def test_wilson_interval_matches_hand_computed_values() -> None:
+    # 7 of 10, z = 1.959964: centre (0.7 + z^2/20) / (1 + z^2/10) = 0.644494, half-width 0.247715
+    low, high = metrics.wilson_interval(7, 10)
+    assert (low, high) == pytest.approx((0.396778, 0.892209), abs=1e-6)
+    # 0 of 20: [0, (z^2/20) / (1 + z^2/20)] = [0, 0.161125], where a percentile bootstrap gives [0, 0]
+    assert metrics.wilson_interval(0, 20) == pytest.approx((0.0, 0.161125), abs=1e-6)
+    assert metrics.wilson_interval(20, 20) == pytest.approx((0.838875, 1.0), abs=1e-6)
+    assert metrics.wilson_interval(0, 0) is None
+
+
+def test_rates_carry_wilson_intervals(records) -> None:
+    success = metrics.recipe_metrics(records, "m", "a")["success_rate"]
+    assert success["ci95"] == pytest.approx(metrics.wilson_interval(3, 8))
+    assert success["n"] == 8
+
+
+def shifted(base: np.ndarray, k: int) -> np.ndarray:
+    """`base` with its first k failures turned into successes."""
+    out = base.copy()
+    out[np.flatnonzero(out == 0)[:k]] = 1
+    return out
+
+
+def test_identical_models_differ_by_exactly_zero() -> None:
+    base = (np.random.default_rng(0).random(300) < 0.6).astype(float)
+    difference = metrics.paired_difference(base[None], base[None], seed=3)
+    assert difference.estimate == 0.0
+    assert difference.ci95 == (0.0, 0.0)
+    assert difference.bootstrap == metrics.EXAMPLES_ONLY
+    assert difference.seeds == (1, 1)
+
+
+def test_a_shift_of_k_examples_is_k_over_n() -> None:
+    base = (np.random.default_rng(1).random(400) < 0.5).astype(float)
+    one = metrics.paired_difference(shifted(base, 12)[None], base[None], seed=0)
+    assert one.estimate == pytest.approx(12 / 400)
+    assert one.ci95[0] > 0  # 12 examples better, none worse: every resample is >= 0
+    seeds = np.stack([shifted(base, k) for k in (10, 12, 14)])
+    several = metrics.paired_difference(seeds, np.stack([base, base]), seed=0)
+    assert several.estimate == pytest.approx(12 / 400)
+    assert several.bootstrap == metrics.SEEDS_AND_EXAMPLES
+    assert several.flipped().estimate == pytest.approx(-12 / 400)
+    assert several.flipped().ci95 == (-several.ci95[1], -several.ci95[0])
+
+
+def test_two_level_bootstrap_widens_with_seed_variance() -> None:
+    rng = np.random.default_rng(2)
+    base = (rng.random(500) < 0.5).astype(float)
+    other = (rng.random(500) < 0.5).astype(float)
+    steady = np.stack([base, base, base])
+    varying = np.stack([shifted(base, 0), shifted(base, 40), shifted(base, 80)])  # same examples, seed effect
+    varying -= shifted(base, 40).mean() - base.mean()  # keep the mean of steady
+    narrow = metrics.paired_difference(steady, other[None], seed=5)
+    wide = metrics.paired_difference(varying, other[None], seed=5)
+    assert wide.estimate == pytest.approx(narrow.estimate)
+    assert wide.ci95[1] - wide.ci95[0] > 1.3 * (narrow.ci95[1] - narrow.ci95[0])
+    assert metrics.seed_group_interval(varying, seed=5)[1] - metrics.seed_group_interval(varying, seed=5)[0] > \
+        metrics.seed_group_interval(steady, seed=5)[1] - metrics.seed_group_interval(steady, seed=5)[0]
+
+
+def test_paired_difference_is_seeded_and_checks_shapes() -> None:
+    rng = np.random.default_rng(3)
+    first, second = (rng.random((3, 200)) < 0.5).astype(float), (rng.random((2, 200)) < 0.4).astype(float)
+    assert metrics.paired_difference(first, second, seed=1) == metrics.paired_difference(first, second, seed=1)
+    assert metrics.paired_difference(first, second, seed=1) != metrics.paired_difference(first, second, seed=2)
+    with pytest.raises(ValueError, match="share no example axis"):
+        metrics.paired_difference(first, second[:, :100], seed=1)
+    assert metrics.paired_difference(first[:, :0], second[:, :0], seed=1) is None
 
 
 def test_incomplete_runs_use_only_finished_examples(records) -> None:
     partial = [r for r in records if not (r["kind"] == "attack" and r["recipe"] == "a" and r["index"] >= 6)]
-    m = metrics.recipe_metrics(partial, "m", "a", seed=0)
+    m = metrics.recipe_metrics(partial, "m", "a")
     assert m["examples"] == 8  # 6 attacked + 2 originally wrong
     assert m["accuracy_under_attack"]["value"] == pytest.approx(3 / 8)
 

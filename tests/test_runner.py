@@ -239,3 +239,16 @@ def test_workers_are_dealt_over_every_visible_gpu() -> None:
     assert worker_gpu(3, "cuda:1", 2) is None  # the run named one GPU: every worker uses it
     assert worker_gpu(1, "cpu", 2) is None
     assert worker_gpu(1, None, 1) is None and worker_gpu(1, None, 0) is None
+
+
+def test_calibrated_variants_are_planned_attacked_and_compared(fitted_checkpoints, tmp_path) -> None:
+    data = load_dataset(str(write_dataset(tmp_path / "reviews.jsonl")))
+    out = tmp_path / "out"
+    evaluate(fitted_checkpoints[:1], data, RECIPES[:1], out, calibration_data=data, show_progress=False)
+    config = json.loads((out / "run.json").read_text())["config"]
+    variant = next(c for c in config["checkpoints"] if c["name"] == "tiny-seed0@calibrated")
+    assert variant["calibrates"] == "tiny-seed0" and variant["temperature"] > 0 and variant["group"] is None
+    records = read_records(out)
+    assert {r["checkpoint"] for r in records if r["kind"] == "attack"} == {"tiny-seed0", "tiny-seed0@calibrated"}
+    summary = json.loads(render(out).summary.read_text())
+    assert "tiny-seed0@calibrated" in json.dumps(summary["calibration"])

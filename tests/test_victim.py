@@ -140,3 +140,14 @@ def test_out_of_memory_halves_the_batch_and_continues(tiny_checkpoint, monkeypat
     probabilities = victim.predict_proba(["good", "bad", "fine", "dull", "fun"])
     assert victim.batch_size == 2
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+def test_a_call_larger_than_the_cache_answers_every_text(tiny_checkpoint) -> None:
+    victim = load_victim(tiny_checkpoint(), device="cpu")
+    victim.cache_size = 3
+    texts = ["good", "bad", "fine", "dull", "fun", "good"]
+    first = victim.predict_proba(texts[:2])
+    together = victim.predict_proba(texts)  # "good" and "bad" come from the cache while new rows push them out
+    assert together.shape == (6, 2) and len(victim._cache) == 3
+    np.testing.assert_allclose(together[:2], first, atol=1e-6)
+    np.testing.assert_array_equal(together[0], together[5])

@@ -42,7 +42,10 @@ class BatchedTextModel(ABC):
 
     def rows(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text; texts seen before come from the cache."""
-        pending = sorted(dict.fromkeys(t for t in texts if t not in self._cache), key=len)
+        if not len(texts):
+            return np.zeros((0, self.width), dtype=np.float32)
+        answer = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        pending = sorted((t for t in dict.fromkeys(texts) if t not in answer), key=len)
         start = 0
         while start < len(pending):
             chunk = pending[start:start + self.batch_size * QUEUED_BATCHES]
@@ -56,18 +59,19 @@ class BatchedTextModel(ABC):
                 torch.cuda.empty_cache()
                 self.batch_size = max(1, self.batch_size // 2)
                 continue
-            for text, row in zip(chunk, values):
-                self._remember(text, row)
+            answer.update(zip(chunk, values))
             start += len(chunk)
-        if not len(texts):
-            return np.zeros((0, self.width), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        self._remember(answer)
+        return np.stack([answer[t] for t in texts])
 
     def clear_cache(self) -> None:
         """Forget cached rows, so later batches (and their padding) do not depend on earlier calls."""
         self._cache.clear()
 
-    def _remember(self, text: str, row: np.ndarray) -> None:
-        self._cache[text] = row
-        if len(self._cache) > self.cache_size:
+    def _remember(self, rows: dict[str, np.ndarray]) -> None:
+        """Keep `rows` as the most recently used entries, dropping the least recently used beyond the size."""
+        for text, row in rows.items():
+            self._cache[text] = row
+            self._cache.move_to_end(text)
+        while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)

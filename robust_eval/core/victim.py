@@ -39,10 +39,16 @@ class HFVictim(BatchedTextModel):
     `predict_proba` is gathered (robust_eval.core.gather): inside an interleaved run the texts of every
     attack in flight arrive in one call, answered in length-sorted batches (robust_eval.core.batched).
     `precision` "bf16" or "fp16" runs the model in that type on CUDA (probabilities stay float32).
+    `temperature` divides the logits before the softmax (temperature scaling, `robust_eval.core.calibration`);
+    the default 1.0 leaves the probabilities exactly as the model gives them.
     """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, device: str | torch.device | None = None,
-                 max_length: int = 256, precision: Precision = "fp32") -> None:
+                 max_length: int = 256, precision: Precision = "fp32", temperature: float = 1.0) -> None:
+        self.temperature = float(temperature)
+        if not 0.0 < self.temperature < float("inf"):
+            raise RobustEvalError(f"temperature must be a positive finite number, got {temperature!r}: fit one with "
+                                  "robust_eval.core.calibration.fit_temperature")
         super().__init__(torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")), batch_size, CACHE_SIZE)
         if precision not in PRECISIONS:
             raise RobustEvalError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -73,7 +79,7 @@ class HFVictim(BatchedTextModel):
     def _forward(self, texts: list[str]) -> torch.Tensor:
         encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         logits = self.model(**encoded.to(self.device, non_blocking=True)).logits
-        return torch.softmax(logits.float(), dim=-1)
+        return torch.softmax(logits.float() / self.temperature, dim=-1)
 
 
 def check_checkpoint(path: Path, trust_pickle: bool = False) -> None:
@@ -118,7 +124,8 @@ def _check_safetensors(path: Path) -> None:
 
 
 def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None = None,
-                batch_size: int = 64, precision: Precision = "fp32", checked: bool = False) -> HFVictim:
+                batch_size: int = 64, precision: Precision = "fp32", checked: bool = False,
+                temperature: float = 1.0) -> HFVictim:
     """Load a sequence-classification checkpoint directory as a victim (safetensors unless trusted).
 
     `checked`: the directory already passed `check_checkpoint` (e.g. when an evaluation plan was built).
@@ -140,4 +147,4 @@ def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
         raise RobustEvalError(f"cannot load the model in '{directory}' ({detail}): check the checkpoint") from None
-    return HFVictim(model, tokenizer, batch_size=batch_size, device=device, precision=precision)
+    return HFVictim(model, tokenizer, batch_size=batch_size, device=device, precision=precision, temperature=temperature)

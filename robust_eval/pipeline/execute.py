@@ -118,7 +118,7 @@ def run_shard(plan: EvaluationPlan, out_dir: Path, shard: Shard, progress: Progr
     with RecordStore(out_dir, plan.config(), None, shard) as store:
         for checkpoint in plan.checkpoints:
             victim = load_victim(checkpoint.path, engine.trust_pickle, engine.device, engine.resolved_batch_size,
-                                 engine.precision, checked=True)
+                                 engine.precision, checked=True, temperature=checkpoint.temperature)
             data = plan.aligned[checkpoint.name]
             clean_pass(store, victim, checkpoint.name, data, shard, progress)
             for request in plan.recipes:

@@ -14,12 +14,14 @@ import platform
 import re
 import subprocess
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import torch
 
+from robust_eval.core.calibration import Calibration
 from robust_eval.core.data import Dataset, Example, align_labels
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import DEFAULT_IN_FLIGHT
@@ -54,6 +56,20 @@ class Checkpoint:
     seed: int | None
     group: str | None
     label_names: tuple[str, ...] = ()
+    calibration: Calibration | None = None  # set on the temperature-scaled variant `NAME@calibrated`
+    calibrates: str | None = None
+
+    @property
+    def temperature(self) -> float:
+        return 1.0 if self.calibration is None else self.calibration.temperature
+
+    def config_entry(self) -> dict[str, Any]:
+        """This checkpoint's entry in the run configuration."""
+        entry = {"name": self.name, "sha256": self.sha256, "seed": self.seed, "group": self.group,
+                 "label_names": list(self.label_names)}
+        if self.calibration is not None and self.calibrates is not None:
+            entry |= self.calibration.config_fields(self.calibrates)
+        return entry
 
 
 def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> list[Checkpoint]:
@@ -195,10 +211,7 @@ class EvaluationPlan:
         """What defines a run's records; an output directory never mixes records of two configurations."""
         return {
             "format": RUN_FORMAT,
-            "checkpoints": [
-                {"name": c.name, "sha256": c.sha256, "seed": c.seed, "group": c.group, "label_names": list(c.label_names)}
-                for c in self.checkpoints
-            ],
+            "checkpoints": [c.config_entry() for c in self.checkpoints],
             "data": {
                 "name": self.dataset.name,
                 "examples": len(self.dataset),
@@ -221,9 +234,14 @@ class EvaluationPlan:
 
 def build_plan(
     checkpoint_dirs: Sequence[Path], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int = 0,
-    limit: int | None = None, engine: Engine | None = None,
+    limit: int | None = None, engine: Engine | None = None, calibration_data: Dataset | None = None,
 ) -> EvaluationPlan:
-    """Resolve checkpoints, labels and recipes once; every problem is a one-line error before any work."""
+    """Resolve checkpoints, labels and recipes once; every problem is a one-line error before any work.
+
+    With `calibration_data` (a dev split), every checkpoint also gets a temperature-scaled variant
+    `NAME@calibrated` (temperature fitted on that data by negative log-likelihood) that is attacked too
+    (Raina et al., "Extreme Miscalibration and the Illusion of Adversarial Robustness").
+    """
     engine = engine or Engine()
     if not checkpoint_dirs:
         raise RobustEvalError("no checkpoint given: pass --model DIR")
@@ -232,10 +250,28 @@ def build_plan(
     check_recipes(recipes)
     described = describe_checkpoints(checkpoint_dirs, engine.trust_pickle)
     aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in described}
-    checkpoints = tuple(
+    checkpoints = [
         Checkpoint(c.name, c.path, c.sha256, c.seed, c.group, tuple(aligned[c.name].label_names)) for c in described
-    )
-    return EvaluationPlan(checkpoints, dataset, aligned, tuple(recipes), seed, limit, engine)
+    ]
+    if calibration_data is not None:
+        variants = [calibrated(c, calibration_data, engine) for c in checkpoints]
+        aligned |= {v.name: aligned[v.calibrates] for v in variants if v.calibrates}
+        checkpoints += variants
+    return EvaluationPlan(tuple(checkpoints), dataset, aligned, tuple(recipes), seed, limit, engine)
+
+
+def calibrated(checkpoint: Checkpoint, dev: Dataset, engine: Engine) -> Checkpoint:
+    """The temperature-scaled variant of `checkpoint`, its temperature fitted on `dev`."""
+    from robust_eval.core.calibration import calibrate, calibrated_name, victim_logits
+    from robust_eval.core.victim import load_victim
+
+    if not dev.examples:
+        raise RobustEvalError(f"calibration data {dev.name} has no examples: pass a dev split, e.g. --calibrate mr:dev")
+    data = align_labels(dev, list(checkpoint.label_names))
+    victim = load_victim(checkpoint.path, engine.trust_pickle, engine.device, engine.resolved_batch_size, checked=True)
+    fitted = calibrate(victim_logits(victim, [e.text for e in data.examples]), np.array([e.label for e in data.examples]))
+    return replace(checkpoint, name=calibrated_name(checkpoint.name), group=None, calibration=fitted,
+                   calibrates=checkpoint.name)
 
 
 def check_recipes(recipes: Sequence[RecipeRequest]) -> None:

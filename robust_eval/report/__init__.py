@@ -1,13 +1,15 @@
 """Reports of a run: `summary.json`, `report.md` and a self-contained `report.html` with embedded plots.
 
-Everything is rendered from the output directory's `run.json` and records alone, so `robust-eval report
-DIR` re-renders a report at any time (also while a run is still going: it then says how far it got).
+Everything is rendered from the output directory's `run.json` and records alone (and the `baseline` key of
+the experiment file copied there, if any), so `robust-eval report DIR` re-renders a report at any time (also
+while a run is still going: it then says how far it got).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -16,8 +18,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from robust_eval import metrics
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.experiment import EXPERIMENT_COPY
 from robust_eval.pipeline.store import read_records, read_run, write_json_atomic
 from robust_eval.report import plots
+from robust_eval.report.comparisons import comparison_rows, excludes_zero, points, without_baseline
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card
 from robust_eval.report.pairs import sample_pairs
 from robust_eval.report.summary import build_summary
@@ -62,7 +66,8 @@ def _environment(markdown: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown)
+    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown, points=points)
+    env.tests.update(excluding_zero=excludes_zero)
     return env
 
 
@@ -102,12 +107,36 @@ def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summar
             "queries": plots.query_histogram(records, recipes),
         },
         "rules": rule_flip_sections(records, summary),
+        **comparison_context(summary),
         "pairs": sample_pairs(records, checkpoints, recipes),
         "config_json": json.dumps(config, indent=2, sort_keys=True),
         "environment_json": json.dumps(
             {k: summary[k] for k in ("environment", "git_commit", "device", "seeds")}, indent=2, sort_keys=True
         ),
     }
+
+
+def comparison_context(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The paired-comparison and temperature-scaling tables (`comparisons.py`, `calibrated.py`)."""
+    comparisons = summary["comparisons"]
+    values: dict[str, Any] = {"comparisons": comparisons, "calibration": summary["calibration"],
+                              "baseline_rows": [], "pair_rows": []}
+    if comparisons is not None:
+        values["baseline_rows"] = comparison_rows(comparisons["against_baseline"], comparisons["measures"])
+        values["pair_rows"] = comparison_rows(without_baseline(comparisons), comparisons["measures"])
+    return values
+
+
+def experiment_baseline(out_dir: Path) -> str | None:
+    """The `baseline` key of the experiment file kept in an experiment's output directory, if any."""
+    copy = out_dir / EXPERIMENT_COPY
+    if not copy.is_file():
+        return None
+    try:
+        baseline = tomllib.loads(copy.read_text(encoding="utf-8")).get("baseline")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise RobustEvalError(f"{copy} is unreadable ({type(error).__name__}): restore the experiment file") from None
+    return baseline if isinstance(baseline, str) else None
 
 
 def write_figures(directory: Path, figures: Mapping[str, str | None]) -> dict[str, str]:
@@ -124,14 +153,21 @@ def write_figures(directory: Path, figures: Mapping[str, str | None]) -> dict[st
     return written
 
 
-def render(out_dir: Path, update_model_cards: bool = False) -> ReportFiles:
-    """Write summary.json, report.md and report.html of the run in `out_dir` (and model cards if asked)."""
+def render(out_dir: Path, update_model_cards: bool = False, baseline: str | None = None) -> ReportFiles:
+    """Write summary.json, report.md and report.html of the run in `out_dir` (and model cards if asked).
+
+    Methods are compared against `baseline` when given (a name that is no method is an error), else against
+    the experiment file's `baseline` when it names a method of this run, else against vanilla or the first
+    method."""
     out_dir = Path(out_dir)
     run = read_run(out_dir)
     if run is None:
         raise RobustEvalError(f"{out_dir} holds no robust-eval run (no run.json): pass the --out directory of an evaluation")
     records = read_records(out_dir)
-    summary = build_summary(run, records)
+    if baseline is None:
+        summary = build_summary(run, records, experiment_baseline(out_dir))
+    else:
+        summary = build_summary(run, records, baseline, strict_baseline=True)
     files = ReportFiles(out_dir / "summary.json", out_dir / "report.md", out_dir / "report.html", [])
     write_json_atomic(files.summary, summary)
     values = context(run, records, summary)

@@ -18,7 +18,7 @@ def card_section(summary: Mapping[str, Any], checkpoint: str) -> str:
         "## Adversarial robustness (robust-eval)",
         "",
         f"Dataset `{config['data']['name']}` ({result['examples']} examples), evaluation seed {config['seed']}; "
-        "95 % bootstrap intervals in brackets.",
+        "95 % Wilson score intervals in brackets.",
         "",
         "| metric | value |",
         "|---|---|",

@@ -54,7 +54,7 @@ def accuracy_bars(summary: Mapping[str, Any]) -> str | None:
     axes.set_xticks(x, names, rotation=20 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
     axes.set_ylabel("accuracy (%)")
     axes.set_ylim(0, 100)
-    axes.set_title("Clean accuracy and accuracy under attack (95 % bootstrap intervals)")
+    axes.set_title("Clean accuracy and accuracy under attack (95 % Wilson intervals)")
     axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes.grid(axis="y", alpha=0.3)
     return to_png(figure)

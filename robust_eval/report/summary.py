@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from robust_eval import metrics
+from robust_eval.core.calibration import CALIBRATES
+from robust_eval.report.calibrated import calibration_summary
+from robust_eval.report.comparisons import comparisons_summary
 
 SCHEMA = "robust-eval/summary"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def progress(records: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,15 +28,20 @@ def progress(records: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) ->
     }
 
 
-def build_summary(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Configuration, environment, seeds, progress and every metric of a run (schema `SCHEMA_VERSION`)."""
+def build_summary(
+    run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], baseline: str | None = None,
+    strict_baseline: bool = False,
+) -> dict[str, Any]:
+    """Configuration, environment, seeds, progress, every metric of a run, the paired comparisons of its
+    methods against `baseline` (see `comparisons.choose_baseline`; `strict_baseline` makes a name that is no
+    method an error) and of its temperature-scaled checkpoints (schema `SCHEMA_VERSION`)."""
     config = run["config"]
     environment = run.get("environment", {})
     checkpoints = [c["name"] for c in config["checkpoints"]]
     recipes = [r["name"] for r in config["recipes"]]
     groups: dict[str, list[str]] = {}
     for checkpoint in config["checkpoints"]:
-        if checkpoint.get("group"):
+        if checkpoint.get("group") and CALIBRATES not in checkpoint:
             groups.setdefault(checkpoint["group"], []).append(checkpoint["name"])
     return {
         "schema": SCHEMA,
@@ -49,4 +57,6 @@ def build_summary(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) 
         },
         "progress": progress(records, config),
         "metrics": metrics.summarize(records, checkpoints, recipes, groups, config["seed"]),
+        "comparisons": comparisons_summary(records, config, baseline, strict_baseline),
+        "calibration": calibration_summary(records, config),
     }
