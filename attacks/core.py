@@ -38,6 +38,7 @@ class Transformation(ABC):
     """
 
     word_level: bool = True
+    draws_random: bool = False  # draws from the global random generators (see Attack.interleavable)
 
     @abstractmethod
     def __call__(self, text: AttackedText, indices: Sequence[int]) -> list[AttackedText]:
@@ -61,6 +62,7 @@ class Constraint(ABC):
 
     lazy: bool = False
     isolated: bool = False
+    draws_random: bool = False
 
     @abstractmethod
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
@@ -205,6 +207,7 @@ class SearchMethod(ABC):
     """
 
     needs_word_level: bool = False
+    draws_random: bool = False
 
     @abstractmethod
     def search(self, context: AttackContext, start: Scored) -> Scored:
@@ -244,8 +247,13 @@ class Attack:
 
     @property
     def interleavable(self) -> bool:
-        """Whether attacks on several examples may be in flight at once (no constraint needs isolation)."""
-        return not any(c.isolated for c in self.eager_constraints + self.lazy_constraints)
+        """Whether attacks on several examples may be in flight at once: no constraint needs isolation and no
+        part draws from the global random generators (set `draws_random = True` on a part that does: its
+        attacks then run one example at a time, each seeded from its own unit of work)."""
+        constraints = self.eager_constraints + self.lazy_constraints
+        if any(c.isolated for c in constraints):
+            return False
+        return not any(part.draws_random for part in [self.transformation, self.search, *constraints])
 
     def query_limit(self, num_words: int) -> int | None:
         """The query budget for a text of `num_words` words (at least 1 so the original is scored)."""

@@ -17,8 +17,10 @@ nvidia-smi every 100 ms during each attack phase and the peak GPU memory is read
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import platform
+import pstats
 import subprocess
 import tempfile
 import threading
@@ -90,15 +92,26 @@ def sequential(attack: Any, victim: HFVictim, dataset: Dataset, targets: Sequenc
     return results, time.perf_counter() - started
 
 
-def interleaved(attack: Any, victim: HFVictim, plan: Any, recipe: str, in_flight: int, work: Path) -> tuple[dict[str, dict], float]:
-    """The pipeline's attack pass into a scratch store; results by example id and the attack seconds."""
+def interleaved(attack: Any, victim: HFVictim, plan: Any, recipe: str, in_flight: int, work: Path,
+                profile: Path | None = None) -> tuple[dict[str, dict], float]:
+    """The pipeline's attack pass into a scratch store; results by example id and the attack seconds
+    (with `profile`, the attack pass runs under cProfile and the 30 costliest functions are written there)."""
     checkpoint = plan.checkpoints[0]
     data = plan.aligned[checkpoint.name]
     with RecordStore(work, plan.config()) as store, progress_bar(False) as progress:
         clean_pass(store, victim, checkpoint.name, data, None, progress)
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         attack_pass(store, victim, checkpoint, recipe, attack, data, plan.seed, None, in_flight, progress)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            with profile.open("w", encoding="utf-8") as handle:
+                pstats.Stats(profiler, stream=handle).sort_stats("tottime").print_stats(30)
     results = {r["example_id"]: r["result"] for r in read_records(work) if r["kind"] == "attack"}
     return results, seconds
 
@@ -147,7 +160,8 @@ def run_recipe(args: argparse.Namespace, recipe: str, dataset: Dataset) -> dict[
     for precision in precisions:
         victim = load_victim(checkpoint.path, device=args.device, batch_size=args.batch_size, precision=precision)
         with tempfile.TemporaryDirectory() as work, GpuSampler() as sampler:
-            results, seconds = interleaved(attack, victim, plan, recipe, args.in_flight, Path(work))
+            profile = args.profile / f"profile-{recipe}-{precision}.txt" if args.profile else None
+            results, seconds = interleaved(attack, victim, plan, recipe, args.in_flight, Path(work), profile)
         phases.append(phase(f"interleaved {precision} in-flight {args.in_flight} batch {args.batch_size}",
                             results, seconds, sampler))
         if precision == "fp32":
@@ -180,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", type=Path, default=None,
                         help="an earlier output directory with records of this checkpoint (same name) and recipes")
     parser.add_argument("--output", default=None)
+    parser.add_argument("--profile", type=Path, default=None, help="directory for cProfile summaries of the interleaved phases")
     args = parser.parse_args(argv)
     dataset = load_dataset(args.data).head(args.limit)
     rows = [run_recipe(args, recipe, dataset) for recipe in args.recipe or ["wordnet-swap"]]

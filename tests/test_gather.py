@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 
 from robust_eval.core.errors import RobustEvalError
@@ -51,24 +50,16 @@ def test_in_flight_limit_and_tasks_of_different_lengths() -> None:
     assert max(service.calls) <= 4  # never more than two tasks' requests in one call
 
 
-def test_each_task_keeps_its_own_random_state() -> None:
-    service = Squares()
-
-    def draw() -> list[float]:
-        first = random.random()
-        service.square([1])
-        second = np.random.random()
-        service.square([2])
-        return [first, second, random.random()]
+def test_each_task_is_seeded_at_its_start() -> None:
+    seen: dict[int, float] = {}
 
     def seed(value: int):
-        return lambda: (random.seed(value), np.random.seed(value))
+        return lambda: random.seed(value)
 
-    done: dict[int, list[float]] = {}
-    Interleaver(in_flight=3).run([draw] * 3, done.__setitem__, [seed(v) for v in (1, 2, 3)])
+    Interleaver(in_flight=3).run([random.random] * 3, seen.__setitem__, [seed(v) for v in (1, 2, 3)])
     for index, value in enumerate((1, 2, 3)):
-        seed(value)()
-        assert done[index] == draw()
+        random.seed(value)
+        assert seen[index] == random.random()
 
 
 def test_outside_an_interleaver_a_gathered_method_runs_directly() -> None:
@@ -84,3 +75,16 @@ def test_errors_reach_the_caller() -> None:
         Interleaver(2).run([broken], lambda i, r: None)
     with pytest.raises(RobustEvalError, match="at least 1"):
         Interleaver(0)
+
+
+def test_attacks_that_draw_random_numbers_run_one_at_a_time() -> None:
+    from attacks.core import Attack
+    from attacks.goals import UntargetedClassification
+    from attacks.search import BeamSearch
+    from eval_support import TinySwap
+
+    class RandomSwap(TinySwap):
+        draws_random = True
+
+    assert Attack(UntargetedClassification(), TinySwap(2), [], BeamSearch()).interleavable
+    assert not Attack(UntargetedClassification(), RandomSwap(2), [], BeamSearch()).interleavable

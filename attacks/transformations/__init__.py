@@ -50,6 +50,7 @@ class CompositeTransformation(Transformation):
             raise RobustEvalError("a composite transformation needs at least one part")
         self.parts = list(parts)
         self.word_level = all(p.word_level for p in self.parts)
+        self.draws_random = any(p.draws_random for p in self.parts)
 
     def __call__(self, text: AttackedText, indices: Sequence[int]) -> list[AttackedText]:
         return [candidate for part in self.parts for candidate in part(text, indices)]

@@ -7,23 +7,22 @@ run at once: the task hands its inputs to the scheduler and waits. When every ta
 (or done), the scheduler makes one call per (object, method) over the concatenation of all their inputs
 and gives each task its own rows back. Outside an interleaver a gathered method simply runs.
 
-The searches themselves stay ordinary sequential code, and each task keeps its own query budget, cache
-and random state (Python's and NumPy's generators are saved and restored around every switch), so a task
-computes what it would compute alone; only the composition of the batches changes, which moves results by
-floating-point rounding of padded batches at most. The order in which tasks run and wait is fixed by the
-order they were given in, so a run is reproducible.
+The searches themselves stay ordinary sequential code, and each task keeps its own query budget and
+cache, so a task computes what it would compute alone; only the composition of the batches changes, which
+moves results by floating-point rounding of padded batches at most. Tasks share the global random
+generators, so work that draws random numbers must run one task at a time (`in_flight=1`; see
+`attacks.core.Attack.interleavable`). The order in which tasks run and wait is fixed by the order they were
+given in, so a run is reproducible.
 """
 
 from __future__ import annotations
 
 import functools
-import random
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import greenlet
-import numpy as np
 
 from robust_eval.core.errors import RobustEvalError
 
@@ -42,13 +41,12 @@ class _Request:
 
 
 class _Task(greenlet.greenlet):
-    """One task: its function, its own random state while it is switched out, and its answer when it waits."""
+    """One task: its function and, at its start, the seeding of the random generators."""
 
     def __init__(self, function: Callable[[], Any], seed_state: Callable[[], None] | None) -> None:
         super().__init__(self._body)
         self.function = function
         self.seed_state = seed_state
-        self.states: tuple[Any, Any] | None = None
 
     def _body(self) -> Any:
         if self.seed_state is not None:
@@ -56,14 +54,8 @@ class _Task(greenlet.greenlet):
         return self.function()
 
     def resume(self, value: Any) -> Any:
-        """Switch into the task with `value` (its random state restored); return what it hands back."""
-        if self.states is not None:
-            random.setstate(self.states[0])
-            np.random.set_state(self.states[1])
-        handed = self.switch(value) if self else self.switch()
-        if not self.dead:
-            self.states = (random.getstate(), np.random.get_state())
-        return handed
+        """Switch into the task with `value` (nothing when it starts); return what it hands back."""
+        return self.switch(value) if self else self.switch()
 
 
 def gathered(method: Method) -> Method:
