@@ -54,9 +54,11 @@ class PreTransformationConstraint(ABC):
 
 
 class Constraint(ABC):
-    """Filters candidate texts, comparing each with the original text."""
+    """Filters candidate texts, comparing each with the original text, or with the text the candidate was made
+    from when `compare_against_original` is False (TextFooler's similarity check; such a constraint is eager)."""
 
     lazy: bool = False
+    compare_against_original: bool = True
 
     @abstractmethod
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
@@ -144,7 +146,7 @@ class AttackContext:
         for constraint in self.attack.eager_constraints:
             if not candidates:
                 break
-            keep = constraint.filter(candidates, self.original)
+            keep = constraint.filter(candidates, self.original if constraint.compare_against_original else text)
             candidates = [c for c, ok in zip(candidates, keep) if ok]
         return candidates
 
@@ -224,6 +226,10 @@ class Attack:
                 f"{type(search).__name__} needs a word-level transformation, but {type(transformation).__name__} "
                 "changes word counts: use BeamSearch"
             )
+        for constraint in constraints:
+            if isinstance(constraint, Constraint) and constraint.lazy and not constraint.compare_against_original:
+                raise RobustEvalError(f"{type(constraint).__name__} compares with the previous text, which only an "
+                                      "eager constraint sees: build it with lazy=False")
         self.goal = goal
         self.transformation = transformation
         self.pre_constraints = [c for c in constraints if isinstance(c, PreTransformationConstraint)]
