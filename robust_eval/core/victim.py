@@ -81,6 +81,15 @@ class HFVictim(BatchedTextModel):
         logits = self.model(**encoded.to(self.device, non_blocking=True)).logits
         return torch.softmax(logits.float() / self.temperature, dim=-1)
 
+    @gathered
+    def predict_proba_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities from a fresh forward pass that neither reads nor fills the cache (re-checks;
+        gathered, so the re-checks of the examples in flight share one pass)."""
+        self.queries += len(texts)
+        with torch.inference_mode():
+            rows = [self._forward(list(texts[i:i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+            return torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.num_labels), dtype=np.float32)
+
 
 def check_checkpoint(path: Path, trust_pickle: bool = False) -> None:
     """Refuse directories that are not safe, complete sequence-classification checkpoints."""
