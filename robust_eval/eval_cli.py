@@ -99,15 +99,21 @@ def show_report(out_dir: Path, update_model_card: bool) -> None:
 
 
 def evaluate(
-    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory (repeat to compare several)."),
+    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory or Hugging Face Hub id owner/name[@revision] (repeat to compare several)."),
     data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
     recipe: List[str] = typer.Option([], "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`); none = clean accuracy only."),
     param: List[str] = typer.Option([], "--param", help="Recipe parameter key=value (all recipes having it) or recipe:key=value."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
     seed: int = typer.Option(0, "--seed", help="Seed of the attacks and the bootstrap intervals."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (records, summary.json, report.md/html); rerun to resume."),
-    text_column: str = typer.Option("text", "--text-column"),
-    label_column: str = typer.Option("label", "--label-column"),
+    text_column: str = typer.Option("text", "--text-column", help="Column (CSV/TSV/HF) or key (JSONL) holding the texts."),
+    label_column: str = typer.Option("label", "--label-column", help="Column or key holding the labels (names or integers 0..N-1)."),
+    label_map: Optional[str] = typer.Option(None, "--label-map", help="Dataset label -> model label, e.g. negative=NEGATIVE,positive=POSITIVE or 0=neg,1=pos (default: same names, then case and neg/pos spellings, then LABEL_i by position)."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens the model reads per text (default: the length the checkpoint was trained with, from its training card, else the model's limit)."),
+    max_words: Optional[int] = typer.Option(None, "--max-words", help="Do not attack texts of more words (recorded as skipped, limit max_words)."),
+    max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Cap on each example's query budget (the recipe's budget per word x words)."),
+    example_timeout: Optional[float] = typer.Option(None, "--example-timeout", help="Seconds per attack; the search then stops with the best text so far (limit timeout)."),
+    single_logit: bool = typer.Option(False, "--single-logit", help="Read a one-output head as the logit of class 1 of a binary classifier (labels 0 and 1)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Texts per forward pass (halved on CUDA out-of-memory)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: CUDA when present)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report)."),
@@ -117,7 +123,10 @@ def evaluate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
 ) -> None:
     """Attack checkpoints with recipes: clean predictions, then every recipe on every correct example."""
-    from robust_eval.core.data import load_dataset
+    from attacks.core import ExampleLimits
+    from robust_eval.core.checkpoints import resolve_model
+    from robust_eval.core.data import load_dataset, parse_label_map
+    from robust_eval.core.victim import resolve_device
     from robust_eval.runner import RecipeRequest
     from robust_eval.runner import evaluate as run_evaluation
 
@@ -126,12 +135,19 @@ def evaluate(
     if batch_size <= 0:
         raise RobustEvalError(f"--batch-size must be positive, got {batch_size}")
     shard_index = parse_shard(shard)
+    resolve_device(device)
+    limits = ExampleLimits(max_words, max_queries, example_timeout)
+    labels = parse_label_map(label_map)
     params = recipe_params(param, list(dict.fromkeys(recipe)))
     directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
+    checkpoints = [resolve_model(m, trust_pickle).path for m in model]
     dataset = load_dataset(data, text_column, label_column).head(limit)
+    if dataset.empty_texts:
+        err.print(f"left out {dataset.empty_texts} examples of {data} whose text is empty", highlight=False)
     requests = [RecipeRequest(name, params[name]) for name in recipe]
-    run_evaluation(model, dataset, requests, directory, seed, limit=limit, trust_pickle=trust_pickle, device=device,
-                   batch_size=batch_size, shard=shard_index, jobs=jobs, show_progress=progress)
+    run_evaluation(checkpoints, dataset, requests, directory, seed, limit=limit, trust_pickle=trust_pickle, device=device,
+                   batch_size=batch_size, shard=shard_index, jobs=jobs, show_progress=progress, label_map=labels,
+                   max_length=max_length, single_logit=single_logit, limits=limits)
     show_report(directory, update_model_card)
 
 

@@ -17,7 +17,7 @@ import random
 import re
 import subprocess
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,12 +25,13 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from attacks.core import ExampleLimits
 from robust_eval.core.console import err as console
 from robust_eval.core.data import Dataset, Example, align_labels
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.records import RecordStore, claim_run_dir
 from robust_eval.core.versions import library_versions
-from robust_eval.core.victim import HFVictim, check_checkpoint, load_victim
+from robust_eval.core.victim import SINGLE_LOGIT_LABELS, HFVictim, check_checkpoint, checkpoint_max_length, load_victim
 
 RUN_FORMAT = 1
 TRAINING_CARD = "training.json"
@@ -62,14 +63,14 @@ class Checkpoint:
     group: str | None
 
 
-def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> list[Checkpoint]:
+def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False, single_logit: bool = False) -> list[Checkpoint]:
     """Check every checkpoint directory and give each a unique name (the shortest distinct path tail)."""
     resolved = [Path(p).resolve() for p in paths]
     if len(set(resolved)) < len(resolved):
         duplicate = next(p for p, n in Counter(resolved).items() if n > 1)
         raise RobustEvalError(f"--model {duplicate} is given twice: pass each checkpoint once")
     for path in resolved:
-        check_checkpoint(path, trust_pickle)
+        check_checkpoint(path, trust_pickle, single_logit)
     depth = 1
     while True:
         names = ["/".join(p.parts[-depth:]) for p in resolved]
@@ -141,11 +142,13 @@ def dataset_digest(examples: Sequence[Example]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def checkpoint_label_names(path: Path) -> list[str]:
+def checkpoint_label_names(path: Path, single_logit: bool = False) -> list[str]:
     """The label names a checkpoint's configuration declares, in class-index order."""
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+    if single_logit and config.num_labels == 1:
+        return list(SINGLE_LOGIT_LABELS)
     id2label = getattr(config, "id2label", None) or {}
     return [str(id2label.get(i, f"LABEL_{i}")) for i in range(config.num_labels)]
 
@@ -249,7 +252,8 @@ def clean_pass(
         chunk = dataset.examples[first:first + CLEAN_CHUNK]
         victim.clear_cache()
         probabilities = victim.predict_proba([e.text for e in chunk])
-        for offset, (example, row) in enumerate(zip(chunk, probabilities)):
+        cut = victim.cut([e.text for e in chunk])
+        for offset, (example, row, truncated) in enumerate(zip(chunk, probabilities, cut)):
             index = first + offset
             if not in_shard(index, shard) or ("clean", checkpoint, "", example.id) in store:
                 continue
@@ -257,13 +261,14 @@ def clean_pass(
                 "kind": "clean", "checkpoint": checkpoint, "recipe": "", "example_id": example.id,
                 "index": index, "label": example.label, "prediction": int(np.argmax(row)),
                 "confidence": float(row[example.label]), "probabilities": [float(p) for p in row],
+                **({"truncated": True} if truncated else {}),
             })
             progress.advance(task)
 
 
 def attack_pass(
     store: RecordStore, victim: HFVictim, checkpoint: Checkpoint, recipe: str, attack: Any, dataset: Dataset,
-    seed: int, shard: tuple[int, int] | None, progress: Progress,
+    seed: int, shard: tuple[int, int] | None, progress: Progress, limits: ExampleLimits = ExampleLimits(),
 ) -> None:
     """Attack every correctly classified example of the shard with one recipe, recording each result."""
     correct = {
@@ -276,7 +281,7 @@ def attack_pass(
     for index, example in todo:
         victim.clear_cache()
         seed_everything(unit_seed(seed, checkpoint.sha256, recipe, example.id))
-        result = attack.attack(victim, example)
+        result = attack.attack(victim, example, limits)
         store.append({
             "kind": "attack", "checkpoint": checkpoint.name, "recipe": recipe, "example_id": example.id,
             "index": index, "result": result.to_dict(),
@@ -307,6 +312,10 @@ def evaluate(
     jobs: int = 1,
     show_progress: bool = True,
     render_report: bool = True,
+    label_map: Mapping[str, str] | None = None,
+    max_length: int | None = None,
+    single_logit: bool = False,
+    limits: ExampleLimits = ExampleLimits(),
 ) -> Path:
     """Evaluate checkpoints on `dataset` (already cut to `limit`) into `out_dir`; return `out_dir`.
 
@@ -320,13 +329,23 @@ def evaluate(
     if not dataset.examples:
         raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
     check_jobs(jobs, shard)
-    checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle)
-    aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in checkpoints}
+    checkpoints = describe_checkpoints(checkpoint_dirs, trust_pickle, single_logit)
+    aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path, single_logit), label_map) for c in checkpoints}
+    for message in dict.fromkeys(a.alignment.message for a in aligned.values() if a.alignment.message):
+        console.print(message, highlight=False)
     attacks = build_attacks(recipes)
     config = run_config(checkpoints, {c.name: aligned[c.name].label_names for c in checkpoints}, dataset, recipes,
                         seed, limit)
+    for entry in config["checkpoints"]:
+        alignment = aligned[entry["name"]].alignment
+        if alignment.message:
+            entry["label_alignment"] = alignment.to_dict()
+    options = {"label_map": dict(label_map or {}) or None, "max_length": max_length, "single_logit": single_logit or None,
+               "limits": asdict(limits) if limits != ExampleLimits() else None}
+    config.update({key: value for key, value in options.items() if value is not None})
     paths = {c.name: str(c.path) for c in checkpoints}
-    run_environment = environment(device) | {"checkpoint_paths": paths, "jobs": jobs}
+    lengths = {c.name: asdict(checkpoint_max_length(c.path, max_length)) for c in checkpoints}
+    run_environment = environment(device) | {"checkpoint_paths": paths, "jobs": jobs, "max_length": lengths}
     if jobs > 1:
         from robust_eval.workers import evaluate_in_workers
 
@@ -334,12 +353,13 @@ def evaluate(
         arguments = {
             "checkpoint_dirs": list(checkpoint_dirs), "dataset": dataset, "recipes": list(recipes), "out_dir": out_dir,
             "seed": seed, "limit": limit, "trust_pickle": trust_pickle, "device": device, "batch_size": batch_size,
+            "label_map": label_map, "max_length": max_length, "single_logit": single_logit, "limits": limits,
         }
         with progress_bar(show_progress) as progress:
             evaluate_in_workers(arguments, jobs, Path(out_dir), len(checkpoints), len(dataset), len(recipes), progress)
     else:
         _evaluate_here(checkpoints, aligned, attacks, recipes, config, run_environment, out_dir, seed, trust_pickle,
-                       device, batch_size, shard, show_progress)
+                       device, batch_size, shard, show_progress, max_length, single_logit, limits)
     if render_report:
         from robust_eval.report import render
 
@@ -351,16 +371,17 @@ def _evaluate_here(
     checkpoints: Sequence[Checkpoint], aligned: Mapping[str, Dataset], attacks: Mapping[str, Any],
     recipes: Sequence[RecipeRequest], config: Mapping[str, Any], run_environment: Mapping[str, Any],
     out_dir: Path, seed: int, trust_pickle: bool, device: str | None, batch_size: int,
-    shard: tuple[int, int] | None, show_progress: bool,
+    shard: tuple[int, int] | None, show_progress: bool, max_length: int | None = None, single_logit: bool = False,
+    limits: ExampleLimits = ExampleLimits(),
 ) -> None:
     """Evaluate in this process: per checkpoint, the clean pass, then each recipe's attacks."""
     with RecordStore(out_dir, config, run_environment, shard) as store:
         with progress_bar(show_progress) as progress:
             for checkpoint in checkpoints:
-                victim = load_victim(checkpoint.path, trust_pickle, device, batch_size)
+                victim = load_victim(checkpoint.path, trust_pickle, device, batch_size, max_length, single_logit)
                 data = aligned[checkpoint.name]
                 clean_pass(store, victim, checkpoint.name, data, shard, progress)
                 for recipe in recipes:
                     attack_pass(store, victim, checkpoint, recipe.name, attacks[recipe.name], data, seed, shard,
-                                progress)
+                                progress, limits)
                 del victim

@@ -16,7 +16,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification
 from conftest import build_tiny_checkpoint, tiny_config, tiny_tokenizer
 from robust_eval.core.checkpoints import ResolvedModel, check_checkpoint, resolve_model
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.core.victim import MaxLength, load_victim, resolve_device
+from robust_eval.core.victim import MaxLength, checkpoint_max_length, load_victim, resolve_device
 
 
 def base_model(directory: Path, arch: str = "bert") -> Path:
@@ -173,7 +173,8 @@ def test_the_training_card_sets_the_length_and_max_length_overrides(tiny_checkpo
     victim = load_victim(directory, device="cpu")
     assert victim.max_length == MaxLength(16, "training card")
     assert load_victim(directory, device="cpu", max_length=32).max_length == MaxLength(32, "--max-length")
-    assert victim.count_cut([LONG, "good film", " ".join(["good"] * 14), " ".join(["good"] * 15)]) == 2
+    assert victim.cut([LONG, "good film", " ".join(["good"] * 14), " ".join(["good"] * 15)]) == [True, False, False, True]
+    assert checkpoint_max_length(directory) == victim.max_length
     cut_by_hand = victim.tokenizer.decode(victim.tokenizer(LONG, truncation=True, max_length=16)["input_ids"][1:-1])
     np.testing.assert_allclose(victim.predict_proba([LONG]), victim.predict_proba([cut_by_hand]), atol=1e-6)
     with pytest.raises(RobustEvalError, match="--max-length must be a positive"):
@@ -192,4 +193,4 @@ def test_a_huge_text_is_read_as_its_first_tokens_quickly(tiny_checkpoint) -> Non
     victim = load_victim(tiny_checkpoint(), device="cpu")
     huge = "good film " * 1_000_000  # 10 MB
     np.testing.assert_allclose(victim.predict_proba([huge]), victim.predict_proba(["good film " * 100]), atol=1e-6)
-    assert victim.count_cut([huge]) == 1
+    assert victim.cut([huge]) == [True] and victim.cut([]) == []

@@ -2,7 +2,7 @@
 
 Truncation: a victim reads at most `max_length` tokens of a text, chosen by `load_victim` as `--max-length`
 when given, else the length the checkpoint was fine-tuned with (its training card), else the model's own
-limit. `count_cut` says how many texts lose tokens to it.
+limit. `cut` says which texts lose tokens to it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ FALLBACK_MAX_LENGTH = 512
 WORDS_PER_TOKEN_KEPT = 16
 WORD = re.compile(r"\S+")
 POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert", "mpnet", "data2vec-text", "ibert", "longformer")
+SINGLE_LOGIT_LABELS = ["0", "1"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class HFVictim:
         self.max_length = max_length if isinstance(max_length, MaxLength) else MaxLength(max_length, "--max-length")
         self.single_logit = single_logit and model.config.num_labels == 1
         id2label = getattr(model.config, "id2label", None) or {}
-        self.label_names = (["0", "1"] if self.single_logit else
+        self.label_names = (list(SINGLE_LOGIT_LABELS) if self.single_logit else
                             [str(id2label.get(i, f"LABEL_{i}")) for i in range(model.config.num_labels)])
         accepted = inspect.signature(model.forward).parameters
         self._inputs = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in accepted]
@@ -131,11 +132,13 @@ class HFVictim:
         """Forget cached answers, so later batches (and their padding) do not depend on earlier calls."""
         self._cache.clear()
 
-    def count_cut(self, texts: Sequence[str]) -> int:
-        """How many of `texts` are longer than `max_length` tokens (the model reads only their start)."""
+    def cut(self, texts: Sequence[str]) -> list[bool]:
+        """Which of `texts` are longer than `max_length` tokens (the model reads only their start)."""
+        if not texts:
+            return []
         limit = self.max_length.tokens
-        return sum(len(ids) > limit for ids in self.tokenizer(
-            [self._head(t) for t in texts], truncation=True, max_length=limit + 1)["input_ids"])
+        encoded = self.tokenizer([self._head(t) for t in texts], truncation=True, max_length=limit + 1)
+        return [len(ids) > limit for ids in encoded["input_ids"]]
 
     def _head(self, text: str) -> str:
         """`text`, or for a very long text its first words (see WORDS_PER_TOKEN_KEPT)."""
@@ -181,8 +184,6 @@ def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None
 
     directory = Path(path)
     check_checkpoint(directory, trust_pickle, single_logit)
-    if max_length is not None and max_length <= 0:
-        raise RobustEvalError(f"--max-length must be a positive number of tokens, got {max_length}")
     resolved_device = resolve_device(device)
     use_safetensors = any((directory / name).is_file() for name in SAFE_WEIGHTS)
     tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
@@ -195,8 +196,23 @@ def load_victim(path: str | Path, trust_pickle: bool = False, device: str | None
         raise RobustEvalError(f"cannot load the model in '{directory}' ({detail}): check the checkpoint") from None
     if loading["missing_keys"]:
         raise_missing_head(directory, sorted(loading["missing_keys"]))
+    return HFVictim(model, tokenizer, batch_size=batch_size, device=resolved_device,
+                    max_length=choose_max_length(directory, model.config, tokenizer, max_length), single_logit=single_logit)
+
+
+def choose_max_length(directory: Path, config, tokenizer, requested: int | None = None) -> MaxLength:
+    """`requested` (--max-length) when given, else the training card's length, else the model's limit."""
+    if requested is not None:
+        if requested <= 0:
+            raise RobustEvalError(f"--max-length must be a positive number of tokens, got {requested}")
+        return MaxLength(requested, "--max-length")
     trained = training_max_length(directory)
-    chosen = (MaxLength(max_length, "--max-length") if max_length is not None else
-              MaxLength(trained, "training card") if trained is not None else model_max_length(model.config, tokenizer))
-    return HFVictim(model, tokenizer, batch_size=batch_size, device=resolved_device, max_length=chosen,
-                    single_logit=single_logit)
+    return MaxLength(trained, "training card") if trained is not None else model_max_length(config, tokenizer)
+
+
+def checkpoint_max_length(path: Path, requested: int | None = None) -> MaxLength:
+    """The tokens a victim of the checkpoint in `path` reads (configuration and tokenizer only, no weights)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+    return choose_max_length(Path(path), config, AutoTokenizer.from_pretrained(path, trust_remote_code=False), requested)
