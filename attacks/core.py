@@ -16,13 +16,14 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
 from attacks.goals import Goal
-from attacks.result import AttackResult
-from attacks.text import AttackedText
+from attacks.result import AttackResult, Limit
+from attacks.text import WORD_PATTERN, AttackedText
 from robust_eval.core.errors import RobustEvalError
 
 if TYPE_CHECKING:
@@ -86,7 +87,34 @@ class Scored:
 
 
 class QueryBudgetExhausted(Exception):
-    """Raised inside a search when no model query is left; the attack then reports the best so far."""
+    """Raised inside a search when no model query (or no time) is left; the attack then reports the best so far."""
+
+
+@dataclass(frozen=True)
+class ExampleLimits:
+    """Limits on the work spent on one example (None: no limit).
+
+    - `max_words`: longer texts are not attacked (status "skipped", limit "max_words"); they are counted
+      before the text is split, so a huge text costs nothing but one query for its prediction.
+    - `max_queries`: caps the query budget (`budget_per_word` x words) of long texts.
+    - `seconds`: wall-clock time of one attack, checked before every batch of model queries; the search
+      then stops with the best text so far (limit "timeout"; one search step may overrun it).
+    """
+
+    max_words: int | None = None
+    max_queries: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (("max_words", self.max_words), ("max_queries", self.max_queries), ("seconds", self.seconds)):
+            if value is not None and value <= 0:
+                raise RobustEvalError(f"the per-example limit {name} must be positive, got {value}")
+
+    def too_long(self, text: str) -> bool:
+        """More than `max_words` words (stops counting there)."""
+        if self.max_words is None:
+            return False
+        return sum(1 for _ in islice(WORD_PATTERN.finditer(text), self.max_words + 1)) > self.max_words
 
 
 class ModelQueries:
@@ -121,13 +149,16 @@ class ModelQueries:
 class AttackContext:
     """Everything a search needs for one example; searches call only these methods."""
 
-    def __init__(self, attack: "Attack", queries: ModelQueries, original: AttackedText, label: int) -> None:
+    def __init__(self, attack: "Attack", queries: ModelQueries, original: AttackedText, label: int,
+                 deadline: float | None = None) -> None:
         self.attack = attack
         self.queries = queries
         self.original = original
         self.label = label
+        self.deadline = deadline  # time.perf_counter() value after which no more queries are made
         self.details: dict[str, Any] = {}
         self.exhausted = False
+        self.timed_out = False
 
     def allowed_indices(self, text: AttackedText) -> list[int]:
         """Indices every pre-transformation constraint allows, in word order."""
@@ -158,7 +189,11 @@ class AttackContext:
         return candidates
 
     def evaluate(self, texts: Sequence[AttackedText]) -> list[Scored]:
-        """Query the victim on all `texts` in one batch; raises QueryBudgetExhausted if none could be scored."""
+        """Query the victim on all `texts` in one batch; raises QueryBudgetExhausted if none could be scored
+        (budget spent, or the example's time is up)."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.exhausted = self.timed_out = True
+            raise QueryBudgetExhausted
         probs = self.queries([t.text for t in texts])
         if len(probs) < len(texts):
             self.exhausted = True
@@ -262,19 +297,24 @@ class Attack:
             return False
         return not any(part.draws_random for part in [self.transformation, self.search, *constraints])
 
-    def query_limit(self, num_words: int) -> int | None:
-        """The query budget for a text of `num_words` words (at least 1 so the original is scored)."""
-        return None if self.budget_per_word is None else max(1, int(self.budget_per_word * num_words))
+    def query_limit(self, num_words: int, cap: int | None = None) -> int | None:
+        """The query budget for a text of `num_words` words (at least 1 so the original is scored), at most `cap`."""
+        budget = None if self.budget_per_word is None else max(1, int(self.budget_per_word * num_words))
+        return cap if cap is not None and (budget is None or cap < budget) else budget
 
-    def attack(self, victim: "Victim", example: "Example") -> AttackResult:
-        """Attack one example; originally misclassified examples are skipped."""
+    def attack(self, victim: "Victim", example: "Example", limits: ExampleLimits = ExampleLimits()) -> AttackResult:
+        """Attack one example within `limits`; originally misclassified examples are skipped."""
         started = time.perf_counter()
         self.goal.check(victim.num_labels)
+        if limits.too_long(example.text):
+            start = self._score_untouched(victim, example)
+            return self._result(example, start, start, 1, "skipped", started, {}, "max_words")
         for constraint in self.eager_constraints + self.lazy_constraints:
             constraint.reset()
         original = AttackedText.from_text(example.text)
-        queries = ModelQueries(victim, self.query_limit(len(original)))
-        context = AttackContext(self, queries, original, example.label)
+        queries = ModelQueries(victim, self.query_limit(len(original), limits.max_queries))
+        deadline = None if limits.seconds is None else started + limits.seconds
+        context = AttackContext(self, queries, original, example.label, deadline)
         start = context.evaluate([original])[0]
         original_prediction = int(start.probs.argmax())
         if original_prediction != example.label or start.success:
@@ -288,7 +328,22 @@ class Attack:
             final, status = self._recheck(victim, final, example.label, context.details)
         if context.exhausted:
             context.details["budget_exhausted"] = True
-        return self._result(example, start, final, queries.count, status, started, context.details)
+        return self._result(example, start, final, queries.count, status, started, context.details,
+                            self._limit_reached(context, len(original), limits))
+
+    def _limit_reached(self, context: AttackContext, num_words: int, limits: ExampleLimits) -> Limit | None:
+        """Which of `limits` stopped the search (None when the search ended on its own or on its own budget)."""
+        if context.timed_out:
+            return "timeout"
+        capped = self.query_limit(num_words, limits.max_queries) != self.query_limit(num_words)
+        return "max_queries" if capped and context.exhausted else None
+
+    def _score_untouched(self, victim: "Victim", example: "Example") -> Scored:
+        """The original text scored once, for an example that is not attacked (never split: it may be huge)."""
+        probs = np.asarray(victim.predict_proba([example.text]), dtype=np.float64)
+        words = sum(1 for _ in WORD_PATTERN.finditer(example.text))
+        text = AttackedText((), (example.text,), original_length=words)
+        return Scored(text, probs[0], float(self.goal.scores(probs, example.label)[0]), False)
 
     def _recheck(self, victim: "Victim", final: Scored, label: int, details: dict[str, Any]) -> tuple[Scored, str]:
         """Ask the victim again about the reported success, bypassing the per-example and the victim's caches."""
@@ -301,7 +356,7 @@ class Attack:
 
     def _result(
         self, example: "Example", start: Scored, final: Scored, queries: int, status: str, started: float,
-        details: dict[str, Any],
+        details: dict[str, Any], limit: Limit | None = None,
     ) -> AttackResult:
         text = final.text
         return AttackResult(
@@ -315,10 +370,11 @@ class Attack:
             perturbed_confidence=float(final.probs[example.label]),
             queries=queries,
             modified_indices=sorted(text.modified),
-            num_words=len(start.text),
+            num_words=start.text.original_length,
             perturbed_word_ratio=text.perturbed_ratio,
             status=status,  # type: ignore[arg-type]
             seconds=time.perf_counter() - started,
             details={"changes": list(text.history), **details},
+            limit=limit,
         )
 

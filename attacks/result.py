@@ -7,6 +7,10 @@ from typing import Any, Literal
 
 Status = Literal["succeeded", "failed", "skipped"]
 STATUSES: tuple[str, ...] = ("succeeded", "failed", "skipped")
+# The per-example limit that cut an attack short (`attacks.core.ExampleLimits`): `max_words` skips the
+# example unattacked, `max_queries` and `timeout` stop its search with the best text found so far.
+Limit = Literal["max_words", "max_queries", "timeout"]
+LIMITS: tuple[str, ...] = ("max_words", "max_queries", "timeout")
 
 
 @dataclass
@@ -28,6 +32,7 @@ class AttackResult:
     status: Status
     seconds: float
     details: dict[str, Any] = field(default_factory=dict)
+    limit: Limit | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dictionary."""

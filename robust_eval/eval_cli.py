@@ -104,15 +104,21 @@ def show_report(out_dir: Path, update_model_card: bool, baseline: str | None = N
 
 
 def evaluate(
-    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory (repeat to compare several)."),
+    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory or Hugging Face Hub id owner/name[@revision] (repeat to compare several)."),
     data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
     recipe: List[str] = typer.Option([], "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`); none = clean accuracy only."),
     param: List[str] = typer.Option([], "--param", help="Recipe parameter key=value (all recipes having it) or recipe:key=value."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
     seed: int = typer.Option(0, "--seed", help="Seed of the attacks and the bootstrap intervals."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (records, summary.json, report.md/html); rerun to resume."),
-    text_column: str = typer.Option("text", "--text-column"),
-    label_column: str = typer.Option("label", "--label-column"),
+    text_column: str = typer.Option("text", "--text-column", help="Column (CSV/TSV/HF) or key (JSONL) holding the texts."),
+    label_column: str = typer.Option("label", "--label-column", help="Column or key holding the labels (names or integers 0..N-1)."),
+    label_map: Optional[str] = typer.Option(None, "--label-map", help="Dataset label -> model label, e.g. negative=NEGATIVE,positive=POSITIVE or 0=neg,1=pos (default: same names, then case and neg/pos spellings, then LABEL_i by position)."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens the model reads per text (default: the length the checkpoint was trained with, from its training card, else the model's limit)."),
+    max_words: Optional[int] = typer.Option(None, "--max-words", help="Do not attack texts of more words (recorded as skipped, limit max_words)."),
+    max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Cap on each example's query budget (the recipe's budget per word x words)."),
+    example_timeout: Optional[float] = typer.Option(None, "--example-timeout", help="Seconds per attack; the search then stops with the best text so far (limit timeout)."),
+    single_logit: bool = typer.Option(False, "--single-logit", help="Read a one-output head as the logit of class 1 of a binary classifier (labels 0 and 1)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Texts per forward pass (default 512 on CUDA, 64 on the CPU; halved on CUDA out-of-memory)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: CUDA when present)."),
     precision: str = typer.Option("fp32", "--precision", help="Victim inference type: fp32, or bf16 / fp16 on CUDA."),
@@ -125,19 +131,31 @@ def evaluate(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
 ) -> None:
     """Attack checkpoints with recipes: clean predictions, then every recipe on every correct example."""
-    from robust_eval.core.data import load_dataset
-    from robust_eval.pipeline.plan import Engine, RecipeRequest, build_plan
+    from attacks.core import ExampleLimits
+    from robust_eval.core.checkpoints import resolve_model
+    from robust_eval.core.data import load_dataset, parse_label_map
+    from robust_eval.core.victim import resolve_device
+    from robust_eval.pipeline.plan import Engine, ModelInputs, RecipeRequest, build_plan
     from robust_eval.runner import execute_plan
 
     if limit is not None and limit <= 0:
         raise RobustEvalError(f"--limit must be a positive number of examples, got {limit}")
+    resolve_device(device)
     engine = Engine(device, batch_size, precision, in_flight, jobs, parse_shard(shard), trust_pickle)
+    limits = ExampleLimits(max_words, max_queries, example_timeout)
+    inputs = ModelInputs(parse_label_map(label_map), max_length, single_logit)
     params = recipe_params(param, list(dict.fromkeys(recipe)))
     directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
+    checkpoints = [resolve_model(m, trust_pickle).path for m in model]
     dataset = load_dataset(data, text_column, label_column).head(limit)
+    if dataset.empty_texts:
+        err.print(f"left out {dataset.empty_texts} examples of {data} whose text is empty", highlight=False)
     requests = [RecipeRequest(name, params[name]) for name in recipe]
     dev = load_dataset(calibrate, text_column, label_column) if calibrate else None
-    execute_plan(build_plan(model, dataset, requests, seed, limit, engine, dev), directory, show_progress=progress)
+    plan = build_plan(checkpoints, dataset, requests, seed, limit, engine, dev, inputs, limits)
+    for message in plan.alignment_messages():
+        err.print(message, highlight=False)
+    execute_plan(plan, directory, show_progress=progress)
     show_report(directory, update_model_card)
 
 

@@ -230,7 +230,7 @@ def _claim(out_dir: Path, exp: Experiment) -> None:
 def train_missing(exp: Experiment, out_dir: Path, show_progress: bool = True) -> list[Path]:
     """Train every (method, seed) that has no training card yet; return all checkpoint directories."""
     from robust_eval.core.console import err
-    from robust_eval.pipeline.plan import TRAINING_CARD
+    from robust_eval.core.checkpoints import TRAINING_CARD
     from trainers.config import from_mapping
     from trainers.train import train
 

@@ -95,8 +95,8 @@ def test_victim_applies_its_temperature_to_the_logits(tiny_checkpoint) -> None:
     np.testing.assert_allclose(probabilities, torch.softmax(logits / 2.5, dim=-1).numpy(), rtol=1e-6)
     assert (probabilities.argmax(axis=1) == plain.predict_proba(TEXTS).argmax(axis=1)).all()
     assert np.abs(probabilities - 0.5).max() < np.abs(plain.predict_proba(TEXTS) - 0.5).max()
-    np.testing.assert_allclose(calibration.victim_logits(scaled, TEXTS), logits.numpy(), rtol=1e-6)
-    assert scaled.queries == len(TEXTS)  # victim_logits leaves the count alone
+    np.testing.assert_allclose(scaled.logits(TEXTS), logits.numpy(), rtol=1e-6)
+    assert scaled.queries == len(TEXTS)  # logits leave the count alone
 
 
 @pytest.mark.parametrize("temperature", [0.0, -1.0, float("nan"), float("inf")])

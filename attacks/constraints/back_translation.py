@@ -60,11 +60,6 @@ class BackTranslationScore:
         left, right = vectors[: len(originals)], vectors[len(originals):]
         return (left * right).sum(axis=1)
 
-    def reset(self) -> None:
-        """Start the next example with no translation history (see `Translator.reset`)."""
-        if self._translator is not None:
-            self._translator.reset()
-
 
 class BackTranslationFilter(Constraint):
     """Keep candidates whose back-translation score against the original is >= `threshold`.
@@ -72,10 +67,9 @@ class BackTranslationFilter(Constraint):
     `lazy=True`: checked only on the best-scoring candidates, a few at a time (fewer sentences translated,
     one MT call per few candidates); `lazy=False`: every candidate of a search step goes through one MT
     call before the model is queried (fewer MT calls and model queries, more sentences translated).
-    Isolated: Apertium carries state from sentence to sentence, so the pipelines restart before each example.
+    Each sentence's round trip is independent of what was translated before (attacks.translation), so the
+    translations are cached across examples and the attacks of many examples may be in flight at once.
     """
-
-    isolated = True
 
     def __init__(
         self, threshold: float = DEFAULT_THRESHOLD, score: BackTranslationScore | None = None, lazy: bool = True,
@@ -91,6 +85,3 @@ class BackTranslationFilter(Constraint):
             return []
         scores = self.score([original.text] * len(candidates), [c.text for c in candidates])
         return [bool(s >= self.threshold) for s in scores]
-
-    def reset(self) -> None:
-        self.score.reset()

@@ -7,7 +7,7 @@ Adversarial Robustness"). Temperature scaling (Guo et al., ICML 2017, "On Calibr
 Networks") divides the logits by one scalar T > 0 fitted on held-out data; predictions (argmax) and clean
 accuracy do not change, only the probabilities the attack sees.
 
-Interface for the evaluation pipeline: fit T on the dev split (`victim_logits`, then `calibrate`), evaluate
+Interface for the evaluation pipeline: fit T on the dev split (`HFVictim.logits`, then `calibrate`), evaluate
 the variant of checkpoint NAME as an extra checkpoint `calibrated_name(NAME)` (`NAME@calibrated`) with the
 victim `HFVictim(..., temperature=T)`, and add `Calibration.config_fields(NAME)` (`temperature`,
 `calibrates`, `ece_before`, `ece_after`) to that checkpoint's run-config entry; the report then compares
@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from robust_eval.core.errors import RobustEvalError
-
-if TYPE_CHECKING:
-    from robust_eval.core.victim import HFVictim
 
 CALIBRATED_SUFFIX = "@calibrated"
 TEMPERATURE = "temperature"
@@ -152,17 +149,3 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> C
         negative_log_likelihood(logits, labels, temperature),
         len(labels),
     )
-
-
-def victim_logits(victim: HFVictim, texts: Sequence[str]) -> np.ndarray:
-    """The raw logits (before any temperature) of an `HFVictim`'s model for `texts`, in batches; the victim's
-    cache and query count are left alone."""
-    import torch
-
-    rows = []
-    for start in range(0, len(texts), victim.batch_size):
-        encoded = victim.tokenizer(list(texts[start:start + victim.batch_size]), padding=True, truncation=True,
-                                   max_length=victim.max_length, return_tensors="pt").to(victim.device)
-        with torch.inference_mode():
-            rows.append(victim.model(**encoded).logits.float().cpu().numpy())
-    return np.concatenate(rows) if rows else np.zeros((0, victim.num_labels), dtype=np.float32)

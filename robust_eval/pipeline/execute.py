@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from attacks.core import Attack
+from attacks.core import Attack, ExampleLimits
 from attacks.result import AttackResult
 from robust_eval.core.console import err as console
 from robust_eval.core.data import Dataset, Example
@@ -78,17 +78,19 @@ def clean_pass(store: RecordStore, victim: HFVictim, checkpoint: str, dataset: D
         chunk = dataset.examples[first:first + CLEAN_CHUNK]
         victim.clear_cache()
         probabilities = victim.predict_proba([e.text for e in chunk])
-        for offset, (example, row) in enumerate(zip(chunk, probabilities)):
+        cut = victim.cut([e.text for e in chunk])
+        for offset, (example, row, truncated) in enumerate(zip(chunk, probabilities, cut)):
             index = first + offset
             if not in_shard(index, shard) or ("clean", checkpoint, "", example.id) in store:
                 continue
             store.append(CleanRecord(checkpoint, example.id, index, example.label, int(np.argmax(row)),
-                                     float(row[example.label]), [float(p) for p in row]))
+                                     float(row[example.label]), [float(p) for p in row], truncated))
             progress.advance(task)
 
 
 def attack_pass(store: RecordStore, victim: HFVictim, checkpoint: Checkpoint, recipe: str, attack: Attack,
-                dataset: Dataset, seed: int, shard: Shard, in_flight: int, progress: Progress) -> None:
+                dataset: Dataset, seed: int, shard: Shard, in_flight: int, progress: Progress,
+                limits: ExampleLimits = ExampleLimits()) -> None:
     """Attack every correctly classified example of the shard with one recipe, recording each result."""
     correct = store.correct_examples(checkpoint.name)
     targets = [(i, e) for i, e in enumerate(dataset.examples) if in_shard(i, shard) and e.id in correct]
@@ -96,7 +98,7 @@ def attack_pass(store: RecordStore, victim: HFVictim, checkpoint: Checkpoint, re
     task = progress.add_task(f"{checkpoint.name}: {recipe}", total=len(targets), completed=len(targets) - len(todo))
 
     def attack_one(example: Example) -> Callable[[], AttackResult]:
-        return lambda: attack.attack(victim, example)
+        return lambda: attack.attack(victim, example, limits)
 
     def seeded(example: Example) -> Callable[[], None]:
         return lambda: seed_everything(unit_seed(seed, checkpoint.sha256, recipe, example.id))
@@ -118,12 +120,13 @@ def run_shard(plan: EvaluationPlan, out_dir: Path, shard: Shard, progress: Progr
     with RecordStore(out_dir, plan.config(), None, shard) as store:
         for checkpoint in plan.checkpoints:
             victim = load_victim(checkpoint.path, engine.trust_pickle, engine.device, engine.resolved_batch_size,
-                                 engine.precision, checked=True, temperature=checkpoint.temperature)
+                                 plan.inputs.max_length, plan.inputs.single_logit, engine.precision,
+                                 checkpoint.temperature, checked=True)
             data = plan.aligned[checkpoint.name]
             clean_pass(store, victim, checkpoint.name, data, shard, progress)
             for request in plan.recipes:
                 attack_pass(store, victim, checkpoint, request.name, attacks[request.name], data, plan.seed, shard,
-                            engine.in_flight, progress)
+                            engine.in_flight, progress, plan.limits)
             del victim
 
 

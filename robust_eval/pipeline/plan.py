@@ -14,22 +14,23 @@ import platform
 import re
 import subprocess
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from attacks.core import ExampleLimits
 from robust_eval.core.calibration import Calibration
+from robust_eval.core.checkpoints import check_checkpoint, training_card
 from robust_eval.core.data import Dataset, Example, align_labels
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import DEFAULT_IN_FLIGHT
 from robust_eval.core.versions import library_versions
-from robust_eval.core.victim import PRECISIONS, Precision, check_checkpoint
+from robust_eval.core.victim import PRECISIONS, SINGLE_LOGIT_LABELS, Precision, checkpoint_max_length
 
 RUN_FORMAT = 1
-TRAINING_CARD = "training.json"
 SEED_IN_NAME = re.compile(r"[-_.]?seed[-_]?(\d+)", re.IGNORECASE)
 RUN_ONLY_SETTINGS = {"seed", "output", "progress", "logging_steps", "eval_batch_size"}
 HASH_BLOCK = 1 << 20
@@ -72,14 +73,14 @@ class Checkpoint:
         return entry
 
 
-def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> list[Checkpoint]:
+def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False, single_logit: bool = False) -> list[Checkpoint]:
     """Check every checkpoint directory and give each a unique name (the shortest distinct path tail)."""
     resolved = [Path(p).resolve() for p in paths]
     if len(set(resolved)) < len(resolved):
         duplicate = next(p for p, n in Counter(resolved).items() if n > 1)
         raise RobustEvalError(f"--model {duplicate} is given twice: pass each checkpoint once")
     for path in resolved:
-        check_checkpoint(path, trust_pickle)
+        check_checkpoint(path, trust_pickle, single_logit)
     depth = 1
     while True:
         names = ["/".join(p.parts[-depth:]) for p in resolved]
@@ -89,18 +90,6 @@ def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False) -> l
     seeds = [training_seed(p, n) for p, n in zip(resolved, names)]
     groups = seed_group_names(resolved, names, seeds)
     return [Checkpoint(n, p, checkpoint_digest(p), s, g) for n, p, s, g in zip(names, resolved, seeds, groups)]
-
-
-def training_card(path: Path) -> dict[str, Any] | None:
-    """The training record the trainers save beside the weights (None for other checkpoints)."""
-    card = path / TRAINING_CARD
-    if not card.is_file():
-        return None
-    try:
-        record = json.loads(card.read_text(encoding="utf-8"))
-    except ValueError:
-        raise RobustEvalError(f"{card} is not valid JSON: restore or delete it") from None
-    return record if isinstance(record, dict) else None
 
 
 def training_seed(path: Path, name: str) -> int | None:
@@ -151,11 +140,13 @@ def dataset_digest(examples: Sequence[Example]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def checkpoint_label_names(path: Path) -> list[str]:
+def checkpoint_label_names(path: Path, single_logit: bool = False) -> list[str]:
     """The label names a checkpoint's configuration declares, in class-index order."""
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+    if single_logit and config.num_labels == 1:
+        return list(SINGLE_LOGIT_LABELS)
     id2label = getattr(config, "id2label", None) or {}
     return [str(id2label.get(i, f"LABEL_{i}")) for i in range(config.num_labels)]
 
@@ -196,8 +187,17 @@ class Engine:
 
 
 @dataclass(frozen=True)
+class ModelInputs:
+    """How the checkpoints read the data: dataset label -> model label, tokens per text, a one-output head."""
+
+    label_map: Mapping[str, str] | None = None
+    max_length: int | None = None
+    single_logit: bool = False
+
+
+@dataclass(frozen=True)
 class EvaluationPlan:
-    """Checkpoints (resolved), the data aligned to each one's labels, recipes, seed and engine."""
+    """Checkpoints (resolved), the data aligned to each one's labels, recipes, seed, limits and engine."""
 
     checkpoints: tuple[Checkpoint, ...]
     dataset: Dataset
@@ -206,12 +206,28 @@ class EvaluationPlan:
     seed: int
     limit: int | None
     engine: Engine = field(default_factory=Engine)
+    inputs: ModelInputs = field(default_factory=ModelInputs)
+    limits: ExampleLimits = field(default_factory=ExampleLimits)
+
+    def alignment_messages(self) -> list[str]:
+        """One line per distinct label mapping that was not the identity (what was mapped to what)."""
+        return list(dict.fromkeys(d.alignment.message for d in self.aligned.values() if d.alignment.message))
 
     def config(self) -> dict[str, Any]:
         """What defines a run's records; an output directory never mixes records of two configurations."""
+        checkpoints = []
+        for checkpoint in self.checkpoints:
+            entry = checkpoint.config_entry()
+            alignment = self.aligned[checkpoint.name].alignment
+            if alignment.message:
+                entry["label_alignment"] = alignment.to_dict()
+            checkpoints.append(entry)
+        options = {"label_map": dict(self.inputs.label_map or {}) or None, "max_length": self.inputs.max_length,
+                   "single_logit": self.inputs.single_logit or None,
+                   "limits": asdict(self.limits) if self.limits != ExampleLimits() else None}
         return {
             "format": RUN_FORMAT,
-            "checkpoints": [c.config_entry() for c in self.checkpoints],
+            "checkpoints": checkpoints,
             "data": {
                 "name": self.dataset.name,
                 "examples": len(self.dataset),
@@ -221,7 +237,7 @@ class EvaluationPlan:
             },
             "recipes": [{"name": r.name, "params": dict(r.params)} for r in self.recipes],
             "seed": self.seed,
-        }
+        } | {key: value for key, value in options.items() if value is not None}
 
     def environment(self) -> dict[str, Any]:
         """Where and how the run is executed (recorded once, when the run starts)."""
@@ -229,12 +245,14 @@ class EvaluationPlan:
             "checkpoint_paths": {c.name: str(c.path) for c in self.checkpoints},
             "jobs": self.engine.jobs,
             "precision": self.engine.precision,
+            "max_length": {c.name: asdict(checkpoint_max_length(c.path, self.inputs.max_length)) for c in self.checkpoints},
         }
 
 
 def build_plan(
     checkpoint_dirs: Sequence[Path], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int = 0,
     limit: int | None = None, engine: Engine | None = None, calibration_data: Dataset | None = None,
+    inputs: ModelInputs | None = None, limits: ExampleLimits | None = None,
 ) -> EvaluationPlan:
     """Resolve checkpoints, labels and recipes once; every problem is a one-line error before any work.
 
@@ -242,34 +260,36 @@ def build_plan(
     `NAME@calibrated` (temperature fitted on that data by negative log-likelihood) that is attacked too
     (Raina et al., "Extreme Miscalibration and the Illusion of Adversarial Robustness").
     """
-    engine = engine or Engine()
+    engine, inputs, limits = engine or Engine(), inputs or ModelInputs(), limits or ExampleLimits()
     if not checkpoint_dirs:
         raise RobustEvalError("no checkpoint given: pass --model DIR")
     if not dataset.examples:
         raise RobustEvalError(f"dataset {dataset.name} has no examples: check --data and --limit")
     check_recipes(recipes)
-    described = describe_checkpoints(checkpoint_dirs, engine.trust_pickle)
-    aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path)) for c in described}
+    described = describe_checkpoints(checkpoint_dirs, engine.trust_pickle, inputs.single_logit)
+    aligned = {c.name: align_labels(dataset, checkpoint_label_names(c.path, inputs.single_logit), inputs.label_map)
+               for c in described}
     checkpoints = [
         Checkpoint(c.name, c.path, c.sha256, c.seed, c.group, tuple(aligned[c.name].label_names)) for c in described
     ]
     if calibration_data is not None:
-        variants = [calibrated(c, calibration_data, engine) for c in checkpoints]
+        variants = [calibrated(c, calibration_data, engine, inputs) for c in checkpoints]
         aligned |= {v.name: aligned[v.calibrates] for v in variants if v.calibrates}
         checkpoints += variants
-    return EvaluationPlan(tuple(checkpoints), dataset, aligned, tuple(recipes), seed, limit, engine)
+    return EvaluationPlan(tuple(checkpoints), dataset, aligned, tuple(recipes), seed, limit, engine, inputs, limits)
 
 
-def calibrated(checkpoint: Checkpoint, dev: Dataset, engine: Engine) -> Checkpoint:
+def calibrated(checkpoint: Checkpoint, dev: Dataset, engine: Engine, inputs: ModelInputs) -> Checkpoint:
     """The temperature-scaled variant of `checkpoint`, its temperature fitted on `dev`."""
-    from robust_eval.core.calibration import calibrate, calibrated_name, victim_logits
+    from robust_eval.core.calibration import calibrate, calibrated_name
     from robust_eval.core.victim import load_victim
 
     if not dev.examples:
         raise RobustEvalError(f"calibration data {dev.name} has no examples: pass a dev split, e.g. --calibrate mr:dev")
-    data = align_labels(dev, list(checkpoint.label_names))
-    victim = load_victim(checkpoint.path, engine.trust_pickle, engine.device, engine.resolved_batch_size, checked=True)
-    fitted = calibrate(victim_logits(victim, [e.text for e in data.examples]), np.array([e.label for e in data.examples]))
+    data = align_labels(dev, list(checkpoint.label_names), inputs.label_map)
+    victim = load_victim(checkpoint.path, engine.trust_pickle, engine.device, engine.resolved_batch_size,
+                         inputs.max_length, inputs.single_logit, checked=True)
+    fitted = calibrate(victim.logits([e.text for e in data.examples]), np.array([e.label for e in data.examples]))
     return replace(checkpoint, name=calibrated_name(checkpoint.name), group=None, calibration=fitted,
                    calibrates=checkpoint.name)
 

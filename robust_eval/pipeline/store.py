@@ -36,9 +36,13 @@ class CleanRecord:
     prediction: int
     confidence: float
     probabilities: list[float]
+    truncated: bool = False  # the model read only the first max_length tokens
 
     def to_json(self) -> Record:
-        return {"kind": "clean", "recipe": "", **asdict(self)}
+        record = {"kind": "clean", "recipe": "", **asdict(self)}
+        if not self.truncated:
+            del record["truncated"]
+        return record
 
 
 @dataclass(frozen=True)

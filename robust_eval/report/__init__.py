@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from robust_eval import metrics
 from robust_eval.core.errors import RobustEvalError
@@ -23,7 +24,7 @@ from robust_eval.pipeline.store import read_records, read_run, write_json_atomic
 from robust_eval.report import plots
 from robust_eval.report.comparisons import comparison_rows, excludes_zero, points, without_baseline
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card
-from robust_eval.report.pairs import sample_pairs
+from robust_eval.report.pairs import sample_pairs, visible
 from robust_eval.report.summary import build_summary
 
 FIGURES_DIR = "figures"
@@ -43,6 +44,11 @@ class ReportFiles:
 def escape_markdown(text: Any) -> str:
     """Backslash-escape Markdown and HTML punctuation so data shows as typed and never as markup."""
     return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in str(text)).replace("\n", " ")
+
+
+def _shown(value: Any) -> Any:
+    """Every string a template prints, with control and bidirectional characters as visible escapes."""
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -65,6 +71,7 @@ def _environment(markdown: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown, points=points)
     env.tests.update(excluding_zero=excludes_zero)
