@@ -2,8 +2,8 @@
 
 For each seed, every method is trained from the same base with the same data order; the training-loop
 time (evaluation excluded, CUDA synchronised at epoch edges) is divided by vanilla's of the same seed.
-Cost goals: FreeLB-K <= 1.05 K, K-PGD <= 1.05 (K + 1), YOPO-m <= 1.05 m passes, FreeAT-m with
-epochs / m <= 1.10. Checkpoints go to a temporary directory and are deleted: only numbers come back.
+Cost goals: FreeLB-K <= 1.05 K, K-PGD <= 1.05 (K + 1), YOPO-m <= 1.05 m passes, FreeAT-m (either
+variant) <= 1.10 x its replayed epochs / epochs (it makes ceil(epochs / m) passes, each replaying every batch m times). Checkpoints go to a temporary directory and are deleted: only numbers come back.
 
     ROBUST_EVAL_HOME=/path/to/cache python benchmarks/train_cost.py            # 5 methods x 3 seeds
     python benchmarks/train_cost.py --sweep                                     # first a dev-only sweep
@@ -51,7 +51,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=0, help="first N examples of each split (0 = all)")
     parser.add_argument("--pgd-steps", type=int, default=2, help="K-PGD ascent steps K (K + 1 passes)")
     parser.add_argument("--freelb-steps", type=int, default=3, help="FreeLB K (passes in total)")
-    parser.add_argument("--freeat-replays", type=int, default=3, help="FreeAT m (epochs are divided by m)")
+    parser.add_argument("--freeat-replays", type=int, default=3, help="FreeAT m (ceil(epochs / m) passes over the data)")
     parser.add_argument("--yopo-steps", type=int, nargs=2, default=[3, 3], metavar=("M", "N"))
     parser.add_argument("--adv-lr", type=float, default=0.1)
     parser.add_argument("--adv-init-mag", type=float, default=0.05)
@@ -66,17 +66,19 @@ def arguments() -> argparse.Namespace:
 
 def method_config(base: TrainConfig, method: str, args: argparse.Namespace) -> TrainConfig:
     steps = {"vanilla": (1, 1), "pgd": (args.pgd_steps, 1), "freelb": (args.freelb_steps, 1),
-             "freeat": (args.freeat_replays, 1), "yopo": tuple(args.yopo_steps)}[method]
+             "freeat": (args.freeat_replays, 1), "freeat-batch": (args.freeat_replays, 1),
+             "yopo": tuple(args.yopo_steps)}[method]
     return replace(base, method=method, adv_steps=steps[0], adv_inner_steps=steps[1])
 
 
 def cost_goal(config: TrainConfig) -> float:
     """The allowed training-time ratio to vanilla (same nominal epochs)."""
-    if config.method == "freeat":
-        return 1.10
+    strategy = config.strategy()
+    if strategy.optimizer_steps_per_batch > 1:  # FreeAT: m replays per batch over fewer passes
+        return 1.10 * strategy.data_epochs(config.epochs) * config.adv_steps / config.epochs
     if config.method == "vanilla":
         return 1.0
-    return 1.05 * STRATEGIES[config.method](config.perturbation(), config.adv_steps, config.adv_inner_steps).passes_per_batch
+    return 1.05 * strategy.passes_per_batch
 
 
 def run(config: TrainConfig, data: TrainingData, workdir: Path) -> dict[str, Any]:

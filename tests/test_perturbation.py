@@ -1,4 +1,5 @@
-"""EmbeddingPerturbation: init, ascent and projection geometry (l2, linf), padding stays exactly zero."""
+"""EmbeddingPerturbation: init, ascent and projection geometry (l2, linf), padding stays exactly zero; FreeAT's
+CarriedDelta cut and extended to each batch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from robust_eval.core.errors import RobustEvalError
-from trainers.perturbation import EmbeddingPerturbation
+from trainers.perturbation import CarriedDelta, EmbeddingPerturbation
 
 HIDDEN = 8
 
@@ -102,3 +103,36 @@ def test_bad_settings_are_one_line_errors() -> None:
         EmbeddingPerturbation(norm="l3")
     with pytest.raises(RobustEvalError, match="max_norm"):
         EmbeddingPerturbation(max_norm=-1)
+
+
+def lengths_mask(lengths: list[int], width: int) -> torch.Tensor:
+    return (torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]).long()
+
+
+def test_carried_delta_is_cut_and_extended_to_each_batch() -> None:
+    torch.manual_seed(0)
+    carried = CarriedDelta(EmbeddingPerturbation(norm="l2", init_mag=0.2))
+    small = lengths_mask([3, 2], 3)
+    start = carried.take(small, HIDDEN)
+    assert start.requires_grad and torch.equal(padding(start, small), torch.zeros_like(padding(start, small)))
+    moved = start.detach() + 1.0
+    carried.keep(moved, small)
+
+    large = lengths_mask([5, 4, 2], 5)  # one more row, longer texts
+    second = carried.take(large, HIDDEN).detach()
+    assert torch.equal(second[:2, :2], moved[:2, :2]), "slots used by both batches are carried"
+    assert torch.equal(second[0, 2], moved[0, 2])
+    fresh = [second[1, 2], second[0, 3:5], second[2, :2]]  # padding of batch 1, longer positions, a new row
+    assert all(((f != 0).all() and (f.abs() < 1.0).all()) for f in fresh), "unused slots start from a fresh init"
+    assert torch.equal(padding(second, large), torch.zeros_like(padding(second, large)))
+
+    carried.keep(second + 1.0, large)
+    third = carried.take(small, HIDDEN).detach()
+    assert torch.equal(third[small == 1], (second[:2, :3] + 1.0)[small == 1])
+
+
+def test_carried_delta_stays_within_the_bound() -> None:
+    carried = CarriedDelta(EmbeddingPerturbation(norm="l2", max_norm=0.5))
+    mask = lengths_mask([4, 2], 4)
+    carried.keep(torch.full((2, 4, HIDDEN), 3.0), mask)
+    assert (norms(carried.take(mask, HIDDEN), "l2") <= 0.5 + 1e-6).all()

@@ -1,69 +1,28 @@
-"""The five strategies on tiny random models: gradient identities, dropout replay, FreeAT's step count,
-and end-to-end training of every strategy on every architecture with a loadable checkpoint."""
+"""The strategies on tiny random models: gradient identities, dropout replay on every replica device, and
+end-to-end training of every strategy on every architecture with a loadable checkpoint. YOPO's first layer
+and FreeAT's carried delta have their own files (test_yopo.py, test_freeat.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
-from robust_eval.core.data import Dataset, Example
 from robust_eval.core.victim import load_victim
+from strategy_support import (LABELS, first_batch, gradients_after, make_trainer, recorded_step, same_gradients,
+                              tiny_data)
 from trainers.config import TrainConfig
-from trainers.strategies import STRATEGIES, make_strategy
-from trainers.trainer import AdversarialTrainer, TrainerPasses
-from trainers.outcome import TrainingData
-from trainers.train import build_trainer, train
+from trainers.replay import DropoutReplay, replica_devices
+from trainers.strategies import STRATEGIES
+from trainers.train import train
+from trainers.trainer import TrainerPasses
 
 ARCHITECTURES = ("bert", "mpnet", "roberta", "distilbert")
-LABELS = ["negative", "positive"]
-TONE = {0: "bad awful dull boring terrible".split(), 1: "good great fun charming superb".split()}
-
-
-def split(name: str, size: int, seed: int) -> Dataset:
-    """`size` short reviews of mixed lengths (so batches have padding), labels alternating."""
-    rng = random.Random(seed)
-    examples = []
-    for i in range(size):
-        words = ["the", "movie", "was", rng.choice(TONE[i % 2])] + ["really"] * rng.randrange(6)
-        examples.append(Example(f"{name}-{i}", " ".join(words), i % 2))
-    return Dataset(name, examples, LABELS)
-
-
-def tiny_data(train_size: int = 16) -> TrainingData:
-    return TrainingData(split("train", train_size, 0), split("dev", 8, 1), split("test", 8, 2))
-
-
-def make_trainer(checkpoint: Path, tmp_path: Path, train_size: int = 16, **options: Any) -> AdversarialTrainer:
-    settings = dict(model=str(checkpoint), output=str(tmp_path / "out"), batch_size=8, epochs=1,
-                    progress=False, logging_steps=1000)
-    return build_trainer(TrainConfig(**{**settings, **options}), tiny_data(train_size))
-
-
-def first_batch(trainer: AdversarialTrainer) -> dict[str, torch.Tensor]:
-    batch = next(iter(trainer.get_train_dataloader()))
-    assert (batch["attention_mask"] == 0).any(), "the batch must contain padding"
-    return batch
-
-
-def gradients_after(trainer: AdversarialTrainer, batch: dict[str, torch.Tensor], method: str,
-                    **adv: Any) -> dict[str, torch.Tensor]:
-    """Parameter gradients of one training step of `method`, from a fixed random state."""
-    settings = {"steps": 1, "inner_steps": 1, **adv}
-    perturbation = trainer.strategy.perturbation.__class__(
-        norm="l2", step_size=settings.pop("step_size", 0.0), init_mag=settings.pop("init_mag", 0.0)
-    )
-    trainer.strategy = make_strategy(method, perturbation, **settings)
-    trainer.model.zero_grad(set_to_none=True)
-    torch.manual_seed(1234)
-    trainer.training_step(trainer.model, batch)
-    return {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -71,54 +30,15 @@ def test_freelb_one_pass_from_zero_equals_vanilla(arch: str, tiny_checkpoint, tm
     trainer = make_trainer(tiny_checkpoint(arch), tmp_path)
     batch = first_batch(trainer)
     vanilla = gradients_after(trainer, batch, "vanilla")
-    freelb = gradients_after(trainer, batch, "freelb", steps=1, step_size=0.5)
-    assert vanilla.keys() == freelb.keys() and len(vanilla) > 10
-    for name in vanilla:
-        assert torch.allclose(vanilla[name], freelb[name], atol=1e-6, rtol=1e-4), name
+    assert same_gradients(vanilla, gradients_after(trainer, batch, "freelb", steps=1, step_size=0.5))
     attacked = gradients_after(trainer, batch, "freelb", steps=2, step_size=0.5)
-    assert any(not torch.allclose(vanilla[n], attacked[n], atol=1e-6, rtol=1e-4) for n in vanilla), \
-        "a real second pass at a non-zero delta must change the gradients"
-
-
-class RecordingPasses(TrainerPasses):
-    """TrainerPasses that record, at every forward pass, delta and whether any parameter has a gradient."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.deltas: list[torch.Tensor] = []
-        self.had_gradients: list[bool] = []
-        self.logits: list[torch.Tensor] = []
-        self.rng_state: torch.Tensor | None = None
-
-    def loss(self, inputs, delta=None):
-        self.deltas.append(delta.detach().clone())
-        self.had_gradients.append(any(p.grad is not None for p in self.model.parameters()))
-        return super().loss(inputs, delta)
-
-    def replay(self):
-        self.rng_state = torch.get_rng_state()
-        return super().replay()
-
-
-def recorded_step(trainer: AdversarialTrainer, batch: dict[str, torch.Tensor], method: str, steps: int,
-                  **perturbation: float) -> RecordingPasses:
-    trainer.strategy = make_strategy(method, trainer.strategy.perturbation.__class__(**perturbation), steps, 2)
-    trainer.model.train()
-    trainer.model.zero_grad(set_to_none=True)
-    inputs = trainer._prepare_inputs(batch)
-    passes = RecordingPasses(trainer, trainer.model, None)
-    hook = trainer.model.register_forward_hook(lambda m, i, out: passes.logits.append(out.logits.detach().clone()))
-    try:
-        trainer.strategy.step(passes, inputs)
-    finally:
-        hook.remove()
-    return passes
+    assert not same_gradients(vanilla, attacked), "a real second pass at a non-zero delta must change the gradients"
 
 
 def test_pgd_ascent_steps_leave_parameter_gradients_untouched(tiny_checkpoint, tmp_path: Path) -> None:
     trainer = make_trainer(tiny_checkpoint("bert"), tmp_path)
     batch = first_batch(trainer)
-    passes = recorded_step(trainer, batch, "pgd", 3, step_size=0.5, init_mag=0.2)
+    passes = recorded_step(trainer, batch, method="pgd", steps=3, step_size=0.5, init_mag=0.2)
     assert len(passes.deltas) == 4
     assert passes.had_gradients == [False] * 4, "ascent passes must not write parameter gradients"
     assert not torch.equal(passes.deltas[0], passes.deltas[-1])
@@ -136,7 +56,7 @@ def test_pgd_ascent_steps_leave_parameter_gradients_untouched(tiny_checkpoint, t
 def test_passes_of_one_batch_share_dropout_masks(method: str, tiny_checkpoint, tmp_path: Path) -> None:
     trainer = make_trainer(tiny_checkpoint("bert"), tmp_path)
     batch = first_batch(trainer)
-    passes = recorded_step(trainer, batch, method, 3, step_size=0.0, init_mag=0.0)
+    passes = recorded_step(trainer, batch, method=method, steps=3, inner_steps=2, step_size=0.0, init_mag=0.0)
     assert len(passes.logits) == STRATEGIES[method](trainer.strategy.perturbation, 3).passes_per_batch
     for logits in passes.logits[1:]:
         assert torch.equal(logits, passes.logits[0])
@@ -146,19 +66,33 @@ def test_passes_of_one_batch_share_dropout_masks(method: str, tiny_checkpoint, t
             "dropout must be active in train mode, or the test proves nothing"
 
 
-def test_freeat_takes_m_optimizer_steps_per_batch_over_epochs_divided_by_m(tiny_checkpoint, tmp_path: Path) -> None:
-    trainer = make_trainer(tiny_checkpoint("bert"), tmp_path, method="freeat", adv_steps=3, epochs=3,
-                           train_size=24, warmup_ratio=0.0)
-    trainer.train()
-    assert trainer.state.global_step == 3  # 24 examples / batch 8 = 3 batches, 3 epochs / m=3 = one pass
-    assert trainer.state.epoch == pytest.approx(1.0)
-    steps = {int(state["step"]) for state in trainer.optimizer.state.values()}
-    assert steps == {9}
-    assert trainer.lr_scheduler.get_last_lr()[0] == pytest.approx(0.0), "the schedule must span all 9 steps"
+def test_replay_rewinds_the_cpu_generator_of_a_single_device_model() -> None:
+    model = nn.Linear(2, 2)
+    assert replica_devices(model, torch.device("cpu")) == [torch.device("cpu")]
+    replay = DropoutReplay(replica_devices(model, torch.device("cpu")))
+    first = torch.rand(5)
+    replay.restore()
+    assert torch.equal(torch.rand(5), first)
 
 
-@pytest.mark.parametrize("method", sorted(STRATEGIES))
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_replay_restores_the_generator_of_every_data_parallel_replica(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nn.DataParallel runs a replica on each listed GPU, each drawing from its own generator: all are
+    captured and restored (CUDA generators stood in for by per-device states, as this host has no GPU)."""
+    generators = {0: torch.tensor([10]), 1: torch.tensor([20])}
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device: generators[device.index].clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device: generators.__setitem__(device.index, state))
+    parallel = nn.DataParallel(nn.Linear(2, 2))
+    parallel.device_ids = [0, 1]  # what the wrapper holds on a host with two GPUs
+    devices = replica_devices(parallel, torch.device("cuda", 0))
+    assert devices == [torch.device("cuda", 0), torch.device("cuda", 1)]
+    replay = DropoutReplay(devices)
+    generators.update({0: torch.tensor([11]), 1: torch.tensor([21])})  # both replicas drew dropout masks
+    replay.restore()
+    assert [int(generators[index]) for index in (0, 1)] == [10, 20]
+
+
+@pytest.mark.parametrize("arch, method", [(arch, method) for method in sorted(STRATEGIES) for arch in ARCHITECTURES
+                                          if method != "freeat-batch" or arch == "bert"])
 def test_every_strategy_trains_every_architecture(arch: str, method: str, tiny_checkpoint, tmp_path: Path) -> None:
     output = tmp_path / "model"
     config = TrainConfig(method=method, model=str(tiny_checkpoint(arch)), output=str(output), epochs=1,
@@ -183,7 +117,7 @@ def test_every_strategy_trains_every_architecture(arch: str, method: str, tiny_c
 
 def trainer_passes(method: str) -> int:
     """Passes per batch at adv_steps 2, from the table in trainers/strategies.py."""
-    return {"vanilla": 1, "pgd": 3, "freeat": 2, "freelb": 2, "yopo": 2}[method]
+    return {"vanilla": 1, "pgd": 3, "freeat": 2, "freeat-batch": 2, "freelb": 2, "yopo": 2}[method]
 
 
 def test_deterministic_option_turns_on_deterministic_kernels(tiny_checkpoint, tmp_path: Path) -> None:
@@ -199,7 +133,7 @@ def test_deterministic_option_turns_on_deterministic_kernels(tiny_checkpoint, tm
         os.environ.update(environment)
 
 
-@pytest.mark.parametrize("method", ["vanilla", "pgd", "freeat", "freelb", "yopo"])
+@pytest.mark.parametrize("method", sorted(STRATEGIES))
 def test_gradients_are_synchronised_once_per_optimizer_step(method: str, tiny_checkpoint, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Under data parallelism every backward outside `sync(final=False)` all-reduces: exactly one per

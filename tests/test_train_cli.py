@@ -96,6 +96,8 @@ def test_json_config_matches_toml(tmp_path: Path) -> None:
         ('{"method": "fgsm"}', "unknown method 'fgsm'"),
         ('{"adv_norm": "l1"}', "unknown --adv-norm 'l1'"),
         ('{"method": "freeat", "grad_accum": 2}', "use --grad-accum 1"),
+        ('{"method": "freeat-batch", "grad_accum": 2}', "freeat-batch takes an optimizer step per replay"),
+        ('{"adv_inner_lr": "half"}', "unknown --adv-inner-lr 'half'"),
         ('{"adv_steps": 0}', "--adv-steps must be > 0"),
         ('[1, 2]', "must hold one table"),
         ('{"epochs": ', "is not valid JSON"),

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from robust_eval.core.errors import RobustEvalError
 from trainers.perturbation import NORMS, EmbeddingPerturbation
-from trainers.strategies import STRATEGIES, Strategy, make_strategy
+from trainers.strategies import INNER_LR, STRATEGIES, FreeAT, Strategy, make_strategy
 
 
 @dataclass
@@ -29,7 +29,7 @@ class TrainConfig:
     test_data: str = field(default="", metadata={"help": "test set spec, reported only (default DATA:test)"})
     output: str = field(default="", metadata={"help": "directory for the best-on-dev checkpoint (required)"})
     seed: int = field(default=0, metadata={"help": "random seed (head init, shuffling, dropout, delta)"})
-    epochs: float = field(default=3.0, metadata={"help": "training epochs (FreeAT runs epochs / m)"})
+    epochs: float = field(default=3.0, metadata={"help": "training epochs (FreeAT: ceil(epochs / m) passes over the data)"})
     batch_size: int = field(default=32, metadata={"help": "training batch size per device"})
     eval_batch_size: int = field(default=128, metadata={"help": "evaluation batch size per device"})
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
@@ -47,6 +47,9 @@ class TrainConfig:
         default=3, metadata={"help": "pgd: K ascent steps; freelb: K passes in total; freeat / yopo: m"}
     )
     adv_inner_steps: int = field(default=3, metadata={"help": "yopo: n delta updates per pass"})
+    adv_inner_lr: str = field(
+        default="divided", metadata={"help": "yopo: each inner step is adv_lr / n ('divided') or adv_lr ('full')"}
+    )
     adv_lr: float = field(default=0.03, metadata={"help": "delta ascent step size"})
     adv_init_mag: float = field(default=0.05, metadata={"help": "initial delta magnitude (0 = start at 0)"})
     adv_max_norm: float = field(default=0.0, metadata={"help": "delta norm bound epsilon (0 = unbounded)"})
@@ -64,6 +67,8 @@ class TrainConfig:
             raise RobustEvalError(f"unknown method '{self.method}': choose one of {', '.join(STRATEGIES)}")
         if self.adv_norm not in NORMS:
             raise RobustEvalError(f"unknown --adv-norm '{self.adv_norm}': choose one of {', '.join(NORMS)}")
+        if self.adv_inner_lr not in INNER_LR:
+            raise RobustEvalError(f"unknown --adv-inner-lr '{self.adv_inner_lr}': choose one of {', '.join(INNER_LR)}")
         positive = ("epochs", "batch_size", "eval_batch_size", "grad_accum", "lr", "max_length",
                     "adv_steps", "adv_inner_steps", "logging_steps")
         for name in positive:
@@ -75,9 +80,9 @@ class TrainConfig:
                 raise RobustEvalError(f"--{flag(name)} must be >= 0, got {getattr(self, name)}")
         if self.warmup_ratio >= 1:
             raise RobustEvalError(f"--warmup-ratio is a fraction of the steps and must be < 1, got {self.warmup_ratio}")
-        if self.method == "freeat" and self.grad_accum != 1:
+        if issubclass(STRATEGIES[self.method], FreeAT) and self.grad_accum != 1:
             raise RobustEvalError(
-                "freeat takes an optimizer step per replay, which gradient accumulation would merge: "
+                f"{self.method} takes an optimizer step per replay, which gradient accumulation would merge: "
                 "use --grad-accum 1 (raise --batch-size instead)"
             )
 
@@ -91,7 +96,7 @@ class TrainConfig:
         )
 
     def strategy(self) -> Strategy:
-        return make_strategy(self.method, self.perturbation(), self.adv_steps, self.adv_inner_steps)
+        return make_strategy(self.method, self.perturbation(), self.adv_steps, self.adv_inner_steps, self.adv_inner_lr)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

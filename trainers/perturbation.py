@@ -11,6 +11,8 @@ public code:
   (or lr * sign(g) with `sign_step`). Normalising makes the step independent of any loss scaling.
 - projection: l2 rescales examples whose norm exceeds max_norm; linf clamps to [-max_norm, max_norm];
   max_norm = 0 means unbounded.
+
+`CarriedDelta` keeps FreeAT's delta from one batch to the next (Shafahi et al., NeurIPS 2019).
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ class EmbeddingPerturbation:
             delta = torch.empty(shape, device=mask.device).uniform_(-self.init_mag, self.init_mag) * weights
         return self.project(delta, mask).requires_grad_()
 
-    def ascend(self, delta: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """One normalised gradient-ascent step (not projected)."""
+    def ascend(self, delta: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """One normalised gradient-ascent step of `scale` x step_size (not projected)."""
         grad = grad.detach().float() * _expand(mask)
         if self.norm == "linf" and self.sign_step:
             direction = grad.sign()
@@ -65,7 +67,7 @@ class EmbeddingPerturbation:
             flat = grad.flatten(1)
             size = flat.norm(dim=1) if self.norm == "l2" else flat.abs().amax(dim=1)
             direction = grad / size.clamp(min=_TINY).view(-1, 1, 1)
-        return delta.detach() + self.step_size * direction
+        return delta.detach() + scale * self.step_size * direction
 
     def project(self, delta: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Delta moved into the norm ball (when bounded) and zeroed on padding."""
@@ -77,9 +79,56 @@ class EmbeddingPerturbation:
         size = delta.flatten(1).norm(dim=1).view(-1, 1, 1)
         return delta * torch.where(size > self.max_norm, self.max_norm / size.clamp(min=_TINY), 1.0)
 
-    def update(self, delta: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Ascend then project: the next delta, a new leaf that requires grad."""
-        return self.project(self.ascend(delta, grad, mask), mask).requires_grad_()
+    def update(self, delta: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """Ascend (a step of `scale` x step_size) then project: the next delta, a new leaf that requires grad."""
+        return self.project(self.ascend(delta, grad, mask, scale), mask).requires_grad_()
+
+
+class CarriedDelta:
+    """FreeAT's delta over a whole run: initialised once, carried from each batch to the next.
+
+    Shafahi et al. keep one perturbation the shape of a batch and slice it to each batch's rows. Text batches
+    also differ in length, so there is one slot per (row, token position): each batch takes the slots of its
+    rows and positions; a slot used for the first time is initialised by `EmbeddingPerturbation.init` with
+    that batch. `keep` writes the batch's final delta back to the slots of its real tokens; slots under
+    padding keep their value for the next batch that reaches them.
+    """
+
+    def __init__(self, perturbation: EmbeddingPerturbation) -> None:
+        self.perturbation = perturbation
+        self.values: torch.Tensor | None = None  # (rows, positions, hidden)
+        self.used: torch.Tensor | None = None  # (rows, positions): the slot holds a carried value
+
+    def take(self, mask: torch.Tensor, hidden: int) -> torch.Tensor:
+        """The batch's starting delta (projected, zero on padding): a leaf that requires grad."""
+        fresh = self.perturbation.init(mask, hidden).detach()
+        self._extend(mask.shape, fresh)
+        rows, length = mask.shape
+        delta = torch.where(self.used[:rows, :length, None], self.values[:rows, :length], fresh)
+        return self.perturbation.project(delta, mask).requires_grad_()
+
+    def keep(self, delta: torch.Tensor, mask: torch.Tensor) -> None:
+        """Store the batch's final delta in the slots of its real tokens."""
+        delta = delta.detach().float()
+        self._extend(mask.shape, delta)
+        rows, length = mask.shape
+        real = mask.bool()
+        self.values[:rows, :length] = torch.where(real[..., None], delta, self.values[:rows, :length])
+        self.used[:rows, :length] |= real
+
+    def _extend(self, shape: torch.Size, like: torch.Tensor) -> None:
+        """Grow the slots (unused, zero) to cover a batch of `shape` (rows, length)."""
+        if self.values is None:
+            self.values = like.new_zeros((0, 0, like.shape[-1]))
+            self.used = torch.zeros((0, 0), dtype=torch.bool, device=like.device)
+        rows, length = max(shape[0], self.values.shape[0]), max(shape[1], self.values.shape[1])
+        if (rows, length) != tuple(self.values.shape[:2]):
+            values = like.new_zeros((rows, length, like.shape[-1]))
+            used = torch.zeros((rows, length), dtype=torch.bool, device=like.device)
+            old_rows, old_length = self.values.shape[:2]
+            values[:old_rows, :old_length] = self.values
+            used[:old_rows, :old_length] = self.used
+            self.values, self.used = values, used
 
 
 def _expand(mask: torch.Tensor) -> torch.Tensor:

@@ -141,7 +141,7 @@ def build_trainer(config: TrainConfig, data: TrainingData) -> AdversarialTrainer
         set_seed(config.seed)
     strategy = config.strategy()
     model, tokenizer = load_base(config, data.label_names)
-    epochs = config.epochs / strategy.optimizer_steps_per_batch
+    epochs = strategy.data_epochs(config.epochs)
     return AdversarialTrainer(
         model=model,
         args=training_arguments(config, epochs),

@@ -3,12 +3,13 @@
 Everything else stays the Trainer's: mixed precision (the model's forward runs under the Trainer's
 autocast), gradient accumulation, clipping, schedulers, logging, callbacks and distributed launchers.
 The perturbation enters through `get_input_embeddings()` and `inputs_embeds`, so any Hugging Face
-encoder works without patching.
+encoder works without patching; YOPO's first layer is the model's embedding module (`trainers.first_layer`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -16,7 +17,9 @@ import torch
 from torch import nn
 from transformers import Trainer
 
-from trainers.replay import DropoutReplay
+from robust_eval.core.errors import RobustEvalError
+from trainers.first_layer import FirstLayer, FirstLayerCall
+from trainers.replay import DropoutReplay, replica_devices
 from trainers.strategies import Batch, Strategy
 
 
@@ -30,6 +33,8 @@ class AdversarialTrainer(Trainer):
         # by the accumulation steps itself and must not multiply by the number of processes (transformers 5
         # does so under data parallelism when the model's forward accepts **kwargs).
         self.model_accepts_loss_kwargs = False
+        if strategy.needs_first_layer:
+            self.first_layer  # found now, so a model without an embedding module fails before training
 
     def training_step(
         self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch: Any = None, **kwargs: Any
@@ -39,6 +44,11 @@ class AdversarialTrainer(Trainer):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)
         return self.strategy.step(TrainerPasses(self, model, num_items_in_batch), inputs)
+
+    @functools.cached_property
+    def first_layer(self) -> FirstLayer:
+        """YOPO's first layer: the model's embedding module."""
+        return FirstLayer(self.accelerator.unwrap_model(self.model))
 
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
         """The Trainer counts batches; the schedule counts optimizer steps (m per batch for FreeAT)."""
@@ -60,10 +70,27 @@ class TrainerPasses:
         return inputs.get("attention_mask", torch.ones_like(ids))
 
     def loss(self, inputs: Batch, delta: torch.Tensor | None = None) -> torch.Tensor:
+        return self._model_loss(self._perturbed(inputs, delta)[0] if delta is not None else dict(inputs))
+
+    def first_layer_loss(self, inputs: Batch, delta: torch.Tensor) -> tuple[torch.Tensor, FirstLayerCall]:
+        if isinstance(self.model, nn.DataParallel):
+            raise RobustEvalError(
+                "yopo reruns the embedding module on one device and cannot run under nn.DataParallel: launch "
+                "torchrun --nproc_per_node N -m robust_eval train ... (or set CUDA_VISIBLE_DEVICES to one GPU)"
+            )
+        batch, words = self._perturbed(inputs, delta)
+        with self.trainer.first_layer.record(words, batch["inputs_embeds"]) as call:
+            loss = self._model_loss(batch)
+        return loss, call
+
+    def _perturbed(self, inputs: Batch, delta: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The batch with `inputs_embeds` = word embeddings + delta in place of `input_ids`; the word embeddings."""
         batch = dict(inputs)
-        if delta is not None:
-            embeds = self.embeddings(batch.pop("input_ids"))
-            batch["inputs_embeds"] = embeds + delta.to(embeds.dtype)
+        words = self.embeddings(batch.pop("input_ids"))
+        batch["inputs_embeds"] = words + delta.to(words.dtype)
+        return batch, words
+
+    def _model_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         trainer = self.trainer
         with trainer.compute_loss_context_manager():
             loss = trainer.compute_loss(self.model, batch, num_items_in_batch=self.num_items_in_batch)
@@ -86,7 +113,7 @@ class TrainerPasses:
         return self.trainer.accelerator.no_sync(self.model)
 
     def replay(self) -> DropoutReplay:
-        return DropoutReplay(self.trainer.args.device)
+        return DropoutReplay(replica_devices(self.model, self.trainer.args.device))
 
     def optimizer_step(self) -> None:
         trainer = self.trainer
