@@ -19,11 +19,15 @@ from pathlib import Path
 committed = {c["name"]: c["sha256"] for c in json.loads(Path("reports/mr-minilm/run.json").read_text())["config"]["checkpoints"]}
 print("weights equal the committed vanilla-seed0:", checkpoint_digest(Path("runs/mr-minilm/checkpoints/vanilla-seed0")) == committed["vanilla-seed0"])
 PY
+# the committed records, decompressed, as the reference run
+mkdir -p runs/reference && cp reports/mr-minilm/run.json runs/reference/
+python3 -c "import lzma, shutil; shutil.copyfileobj(lzma.open('reports/mr-minilm/records.jsonl.xz'), open('runs/reference/records.jsonl', 'wb'))"
 # the first recipe also runs one example at a time (the previous engine's schedule); the others only interleaved
 first=${1:-wordnet-swap}; shift || true
-python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 --recipe "$first" \
-    --reference reports/mr-minilm --output "$OUT/throughput-$first.json" 2>&1 | grep -v "Warning\|warn("
+[ -n "${SKIP_SEQUENTIAL:-}" ] && set -- "$first" "$@"
+[ -z "${SKIP_SEQUENTIAL:-}" ] && python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 --recipe "$first" \
+    --reference runs/reference --output "$OUT/throughput-$first.json" 2>&1 | grep -v "Warning\|warn("
 for recipe in "$@"; do
-  python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 --recipe "$recipe" --skip-sequential \
-      --reference reports/mr-minilm --output "$OUT/throughput-$recipe.json" 2>&1 | grep -v "Warning\|warn("
+  python3 benchmarks/throughput.py --model runs/mr-minilm/checkpoints/vanilla-seed0 --recipe "$recipe" --skip-sequential ${PRECISIONS:-} \
+      --reference runs/reference --output "$OUT/throughput-$recipe.json" 2>&1 | grep -v "Warning\|warn("
 done

@@ -155,7 +155,7 @@ def run_recipe(args: argparse.Namespace, recipe: str, dataset: Dataset) -> dict[
         with GpuSampler() as sampler:
             reference, seconds = sequential(attack, fp32, data, targets, checkpoint.sha256, recipe, args.seed)
         phases.append(phase("sequential fp32 batch 64", reference, seconds, sampler))
-    precisions = ["fp32"] + (["bf16"] if torch.cuda.is_available() else [])
+    precisions = [p for p in args.precision if p == "fp32" or torch.cuda.is_available()]
     fp32_results = None
     for precision in precisions:
         victim = load_victim(checkpoint.path, device=args.device, batch_size=args.batch_size, precision=precision)
@@ -191,11 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--precision", action="append", choices=["fp32", "bf16", "fp16"], default=None,
+                        help="interleaved phases to run (default fp32, and bf16 on CUDA); fp32 comes first")
     parser.add_argument("--reference", type=Path, default=None,
                         help="an earlier output directory with records of this checkpoint (same name) and recipes")
     parser.add_argument("--output", default=None)
     parser.add_argument("--profile", type=Path, default=None, help="directory for cProfile summaries of the interleaved phases")
     args = parser.parse_args(argv)
+    args.precision = ["fp32"] + [p for p in (args.precision or ["bf16"]) if p != "fp32"]
     dataset = load_dataset(args.data).head(args.limit)
     rows = [run_recipe(args, recipe, dataset) for recipe in args.recipe or ["wordnet-swap"]]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"

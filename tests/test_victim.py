@@ -151,3 +151,15 @@ def test_a_call_larger_than_the_cache_answers_every_text(tiny_checkpoint) -> Non
     assert together.shape == (6, 2) and len(victim._cache) == 3
     np.testing.assert_allclose(together[:2], first, atol=1e-6)
     np.testing.assert_array_equal(together[0], together[5])
+
+
+def test_fast_tokenisation_gives_the_tokenizer_s_own_ids(tiny_checkpoint) -> None:
+    from robust_eval.core.batched import tokenize
+
+    victim = load_victim(tiny_checkpoint(), device="cpu")
+    texts = ["good", "a bad , bad movie that never ends and ends", "fine dull fun " * 30]
+    expected = victim.tokenizer(texts, padding=True, truncation=True, max_length=16, return_tensors="pt")
+    fast = tokenize(victim.tokenizer, texts, 16)
+    assert set(fast) == set(expected) and fast["input_ids"].shape[1] == 16
+    for name, values in expected.items():
+        assert torch.equal(fast[name], values), name

@@ -23,7 +23,7 @@ import torch
 from attacks.core import Constraint
 from attacks.text import AttackedText
 from robust_eval.core import resources
-from robust_eval.core.batched import BatchedTextModel
+from robust_eval.core.batched import BatchedTextModel, tokenize
 from robust_eval.core.gather import gathered
 from robust_eval.core.errors import RobustEvalError
 
@@ -53,8 +53,7 @@ class SentenceEncoder(BatchedTextModel):
         return self.rows(texts)
 
     def _forward(self, texts: list[str]) -> torch.Tensor:
-        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
-        encoded = encoded.to(self.device, non_blocking=True)
+        encoded = {k: v.to(self.device, non_blocking=True) for k, v in tokenize(self.tokenizer, texts, 256).items()}
         hidden = self.model(**encoded).last_hidden_state
         mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -18,6 +18,25 @@ import torch
 from robust_eval.core.errors import RobustEvalError
 
 QUEUED_BATCHES = 16  # batches queued on the device before their rows are copied back
+FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+
+
+def tokenize(tokenizer, texts: Sequence[str], max_length: int) -> dict[str, torch.Tensor]:
+    """`tokenizer(texts, padding=True, truncation=True, max_length=..., return_tensors="pt")`, the same ids.
+
+    A fast tokenizer's own backend is called directly and its ids become tensors through NumPy: the
+    transformers wrapper around it spends most of its time converting nested lists (several times the
+    tokenisation itself on batches of hundreds).
+    """
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if not getattr(tokenizer, "is_fast", False) or backend is None or tokenizer.pad_token_id is None:
+        return dict(tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"))
+    backend.enable_truncation(max_length)
+    backend.enable_padding(pad_id=tokenizer.pad_token_id, pad_token=tokenizer.pad_token,
+                           pad_type_id=tokenizer.pad_token_type_id, direction=tokenizer.padding_side)
+    encodings = backend.encode_batch(list(texts))
+    return {name: torch.from_numpy(np.array([getattr(e, field) for e in encodings], dtype=np.int64))
+            for name, field in FIELDS.items() if name in tokenizer.model_input_names}
 
 
 class BatchedTextModel(ABC):

@@ -171,7 +171,7 @@ def directory_size(path: Path) -> int:
 
 
 def wordnet():
-    """`nltk.corpus.wordnet`, reading the cached WordNet 3.0."""
+    """`nltk.corpus.wordnet`, reading the cached WordNet 3.0, loaded now (not at its first use inside an attack)."""
     corpora = require("wordnet").parent
     import nltk
 
@@ -180,6 +180,7 @@ def wordnet():
         nltk.data.path.insert(0, data_root)
     from nltk.corpus import wordnet as wn
 
+    wn.ensure_loaded()
     return wn
 
 

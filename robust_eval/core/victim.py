@@ -17,7 +17,7 @@ from typing import Literal, Protocol, Sequence
 import numpy as np
 import torch
 
-from robust_eval.core.batched import BatchedTextModel
+from robust_eval.core.batched import BatchedTextModel, tokenize
 from robust_eval.core.checkpoints import SAFE_WEIGHTS, check_checkpoint, raise_missing_head, training_max_length
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import gathered
@@ -162,8 +162,7 @@ class HFVictim(BatchedTextModel):
             return torch.cat(rows).cpu().numpy() if rows else np.zeros((0, self.model.config.num_labels), dtype=np.float32)
 
     def _logits(self, texts: list[str]) -> torch.Tensor:
-        encoded = self.tokenizer([self._head(t) for t in texts], padding=True, truncation=True,
-                                 max_length=self.max_length.tokens, return_tensors="pt")
+        encoded = tokenize(self.tokenizer, [self._head(t) for t in texts], self.max_length.tokens)
         inputs = {name: encoded[name].to(self.device, non_blocking=True) for name in self._inputs if name in encoded}
         return self.model(**inputs).logits.float()
 
