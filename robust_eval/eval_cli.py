@@ -86,6 +86,10 @@ def show_report(out_dir: Path, update_model_card: bool) -> None:
     files = render(out_dir, update_model_cards=update_model_card)
     summary = json.loads(files.summary.read_text(encoding="utf-8"))
     print_metrics(summary)
+    if summary["config"]["recipes"]:
+        from robust_eval.report.quality import quality_table
+
+        out.print(quality_table(summary))
     done = summary["progress"]
     if not done["complete"]:
         err.print(

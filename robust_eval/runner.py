@@ -277,6 +277,10 @@ def attack_pass(
         victim.clear_cache()
         seed_everything(unit_seed(seed, checkpoint.sha256, recipe, example.id))
         result = attack.attack(victim, example)
+        if result.status == "succeeded":
+            from attacks.quality import score_successes
+
+            score_successes([result])
         store.append({
             "kind": "attack", "checkpoint": checkpoint.name, "recipe": recipe, "example_id": example.id,
             "index": index, "result": result.to_dict(),

@@ -20,6 +20,7 @@ from robust_eval.records import read_records, read_run, write_json_atomic
 from robust_eval.report import plots
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card
 from robust_eval.report.pairs import sample_pairs
+from robust_eval.report.quality import share
 from robust_eval.report.summary import build_summary
 
 FIGURES_DIR = "figures"
@@ -62,7 +63,7 @@ def _environment(markdown: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown)
+    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown, share=share)
     return env
 
 

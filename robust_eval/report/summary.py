@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from robust_eval import metrics
+from robust_eval.report.quality import quality_summary
 
 SCHEMA = "robust-eval/summary"
 SCHEMA_VERSION = 1
@@ -49,4 +50,5 @@ def build_summary(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) 
         },
         "progress": progress(records, config),
         "metrics": metrics.summarize(records, checkpoints, recipes, groups, config["seed"]),
+        "quality": quality_summary(records, checkpoints, recipes),
     }
