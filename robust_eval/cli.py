@@ -115,10 +115,11 @@ def _subsystem_commands():
     """The `register(app)` functions of the packages that own the other commands."""
     from attacks.cli import register as attacks_commands
     from attacks.sears.cli import register as sears_commands
+    from robust_eval.annotate import register as annotation_commands
     from robust_eval.eval_cli import register as evaluation_commands
     from trainers.cli import register as training_commands
 
-    return (evaluation_commands, training_commands, attacks_commands, sears_commands)
+    return (evaluation_commands, training_commands, attacks_commands, sears_commands, annotation_commands)
 
 
 def main(argv: list[str] | None = None) -> None:

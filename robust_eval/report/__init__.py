@@ -22,6 +22,7 @@ from robust_eval.report.model_card import card_section, interval, percent, updat
 from robust_eval.report.pairs import sample_pairs
 from robust_eval.report.quality import share
 from robust_eval.report.summary import build_summary
+from robust_eval.report.validation import validation_summary
 
 FIGURES_DIR = "figures"
 MARKDOWN_SPECIAL = set("\\`*_[]<>|&")
@@ -133,6 +134,7 @@ def render(out_dir: Path, update_model_cards: bool = False) -> ReportFiles:
         raise RobustEvalError(f"{out_dir} holds no robust-eval run (no run.json): pass the --out directory of an evaluation")
     records = read_records(out_dir)
     summary = build_summary(run, records)
+    summary["validation"] = validation_summary(out_dir, summary)
     files = ReportFiles(out_dir / "summary.json", out_dir / "report.md", out_dir / "report.html", [])
     write_json_atomic(files.summary, summary)
     values = context(run, records, summary)
