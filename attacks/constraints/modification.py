@@ -1,8 +1,9 @@
 """Limits on how much of the text may change.
 
 `RepeatModification`: a word changed once is not changed again (TextAttack's default for swaps).
-`MaxModificationRate`: at most `rate` of the original words may be modified (TextDefender: 0.3),
-and at least `minimum` words so that very short texts can still be attacked.
+`MaxModificationRate`: at most `rate` of the original words may be modified (TextDefender: 0.3), the count
+rounded up as TextAttack's MaxModificationRate does (ceil(0.3 x 5 words) = 2), and at least `minimum` words
+so that very short texts can still be attacked.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class RepeatModification(PreTransformationConstraint):
 
 
 class MaxModificationRate(PreTransformationConstraint):
-    """Stop allowing changes once `max(minimum, floor(rate x original words))` words are modified."""
+    """Stop allowing changes once `max(minimum, ceil(rate x original words))` words are modified."""
 
     def __init__(self, rate: float = 0.3, minimum: int = 1) -> None:
         if not 0 < rate <= 1:
@@ -31,8 +32,9 @@ class MaxModificationRate(PreTransformationConstraint):
         self.minimum = minimum
 
     def limit(self, num_words: int) -> int:
-        """Largest number of modified words allowed for a text of `num_words` original words."""
-        return max(self.minimum, math.floor(self.rate * num_words + 1e-9))
+        """Largest number of modified words allowed for a text of `num_words` original words (exact multiples
+        are not rounded up by floating-point error: 30 % of 10 words is 3)."""
+        return max(self.minimum, math.ceil(self.rate * num_words - 1e-9))
 
     def allowed(self, text: AttackedText) -> set[int]:
         if len(text.modified) >= self.limit(text.original_length):

@@ -69,19 +69,25 @@ def minilm_encoder(device: str | None = None) -> SentenceEncoder:
 
 
 class SentenceSimilarity(Constraint):
-    """Cosine of the encoder embeddings of original and candidate >= `threshold`.
+    """Cosine of the encoder embeddings of the reference text and the candidate >= `threshold`.
 
-    With `window`, both texts are cut to the same words: the span covering every modified word, widened
-    to `window` words (TextFooler's local check); texts whose word count changed are compared whole.
+    The reference is the original text, or with `compare_against_original=False` the text the candidate was
+    made from (TextFooler: the similarity of each swap is judged against the text before it). With `window`,
+    both texts are cut to the same words: the span covering every word that differs, widened to `window`
+    words (TextFooler's local check); texts whose word count changed are compared whole.
+    `skip_short_texts`: texts shorter than `window` words always pass (TextFooler's code sets its threshold
+    to 0.1 for them, TextAttack skips them).
     """
 
     def __init__(self, threshold: float = 0.84, window: int | None = 15, encoder: SentenceEncoder | None = None,
-                 lazy: bool = False) -> None:
+                 lazy: bool = False, compare_against_original: bool = True, skip_short_texts: bool = False) -> None:
         if not -1 <= threshold <= 1:
             raise RobustEvalError(f"similarity threshold must be a cosine in [-1, 1], got {threshold}")
         self.threshold = threshold
         self.window = window
         self.lazy = lazy
+        self.compare_against_original = compare_against_original
+        self.skip_short_texts = skip_short_texts and window is not None
         self._encoder = encoder
 
     @property
@@ -90,24 +96,29 @@ class SentenceSimilarity(Constraint):
             self._encoder = minilm_encoder()
         return self._encoder
 
-    def pair(self, candidate: AttackedText, original: AttackedText) -> tuple[str, str]:
+    def pair(self, candidate: AttackedText, reference: AttackedText) -> tuple[str, str]:
         """The two strings to compare."""
-        if self.window is None or len(candidate) != len(original) or not candidate.modified:
-            return candidate.text, original.text
-        low, high = min(candidate.modified), max(candidate.modified) + 1
+        if self.window is None or len(candidate) != len(reference):
+            return candidate.text, reference.text
+        changed = [i for i, (new, old) in enumerate(zip(candidate.words, reference.words)) if new != old]
+        if not changed:
+            return candidate.text, reference.text
+        low, high = changed[0], changed[-1] + 1
         extra = max(self.window - (high - low), 0)
-        start = max(0, min(low - extra // 2, len(original) - max(self.window, high - low)))
+        start = max(0, min(low - extra // 2, len(reference) - max(self.window, high - low)))
         end = max(high, start + self.window)
-        return " ".join(candidate.words[start:end]), " ".join(original.words[start:end])
+        return " ".join(candidate.words[start:end]), " ".join(reference.words[start:end])
 
-    def similarities(self, candidates: Sequence[AttackedText], original: AttackedText) -> np.ndarray:
+    def similarities(self, candidates: Sequence[AttackedText], reference: AttackedText) -> np.ndarray:
         """Cosine per candidate."""
-        pairs = [self.pair(c, original) for c in candidates]
+        pairs = [self.pair(c, reference) for c in candidates]
         left = self.encoder.encode([p[0] for p in pairs])
         right = self.encoder.encode([p[1] for p in pairs])
         return (left * right).sum(axis=1)
 
-    def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
+    def filter(self, candidates: Sequence[AttackedText], reference: AttackedText) -> list[bool]:
         if not candidates:
             return []
-        return [bool(s >= self.threshold) for s in self.similarities(candidates, original)]
+        if self.skip_short_texts and len(reference) < self.window:
+            return [True] * len(candidates)
+        return [bool(s >= self.threshold) for s in self.similarities(candidates, reference)]

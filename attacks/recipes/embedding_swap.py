@@ -1,12 +1,14 @@
-"""`embedding-swap`: TextFooler-style substitution with counter-fitted embedding neighbours.
+"""`embedding-swap`: the TextDefender profile of TextFooler (Li et al., "Searching for an Effective Defender", 2021).
 
-Paper: Jin, Jin, Zhou, Szolovits. Is BERT Really Robust? A Strong Baseline for Natural Language Attack
-on Text Classification and Entailment. AAAI 2020.
-Components: untargeted goal; the 50 nearest neighbours with cosine >= 0.5 in counter-fitted vectors
-(built here from GloVe-50d + WordNet, see attacks.counterfit: raw GloVe would offer antonyms such as
-good -> bad); greedy search in word-importance order, importance = goal-score gain when the word is
-deleted; TextDefender's shared constraints: no stopwords, no word changed twice, <= 30 % of words,
-MiniLM similarity >= 0.84 on a 15-word window (TextFooler: USE on a 15-word window), <= 50 x words queries.
+Transformation and search from Jin, Jin, Zhou, Szolovits, AAAI 2020 (TextFooler); constraints from
+TextDefender, so that numbers compare across recipes and with defence papers. Not the paper's recipe:
+`textfooler` is (part of speech, calibrated thresholds, similarity against the previous text).
+Components: untargeted goal; the 50 nearest neighbours with cosine >= 0.5 in counter-fitted vectors (built
+here from GloVe-50d + WordNet, see attacks.counterfit; in this dense space nearly all 50 pass 0.5); greedy
+search in word-importance order, importance = goal-score gain when the word is deleted; TextDefender's
+constraints: no stopwords, no word changed twice, <= 30 % of words (rounded up, as TextAttack's
+MaxModificationRate), MiniLM similarity >= 0.84 on a 15-word window against the original (TextFooler: USE
+on a 15-word window), <= 50 x words queries. No part-of-speech check.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from attacks.search import GreedyWordImportance, Ranking
 from attacks.transformations.embedding import CounterFittedSwap
 
 
-@recipe("embedding-swap", paper="Jin et al., AAAI 2020 (TextFooler)", resources=["glove", "wordnet", "minilm"])
+@recipe("embedding-swap", paper="TextDefender profile (Li et al., 2021) of TextFooler (Jin et al., AAAI 2020)", resources=["glove", "wordnet", "minilm"])
 def embedding_swap(
     max_candidates: int = 50,
     min_cos: float = 0.5,

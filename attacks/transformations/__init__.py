@@ -20,24 +20,28 @@ def match_case(word: str, template: str) -> str:
 
 
 class WordSwap(Transformation):
-    """Replace one word by each of at most `max_candidates` substitutes (TextDefender: 50)."""
+    """Replace one word by each of at most `max_candidates` substitutes (TextDefender: 50; None: all)."""
 
     word_level = True
 
-    def __init__(self, max_candidates: int = 50) -> None:
-        if max_candidates < 1:
-            raise RobustEvalError(f"max_candidates must be at least 1, got {max_candidates}")
+    def __init__(self, max_candidates: int | None = 50) -> None:
+        if max_candidates is not None and max_candidates < 1:
+            raise RobustEvalError(f"max_candidates must be at least 1 (or none for no limit), got {max_candidates}")
         self.max_candidates = max_candidates
 
     @abstractmethod
     def substitutes(self, word: str) -> list[str]:
         """Lower-case substitutes for `word`, best first, never `word` itself."""
 
+    def substitutes_in(self, text: AttackedText, indices: Sequence[int]) -> list[list[str]]:
+        """Substitutes for the word at each of `indices`; from the word alone unless a subclass reads its context."""
+        return [self.substitutes(text.words[index].lower()) for index in indices]
+
     def __call__(self, text: AttackedText, indices: Sequence[int]) -> list[AttackedText]:
         candidates = []
-        for index in indices:
+        for index, substitutes in zip(indices, self.substitutes_in(text, indices)):
             word = text.words[index]
-            for substitute in self.substitutes(word.lower())[: self.max_candidates]:
+            for substitute in substitutes[: self.max_candidates]:
                 candidates.append(text.replace_words({index: match_case(substitute, word)}))
         return candidates
 

