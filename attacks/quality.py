@@ -5,8 +5,8 @@ Following Morris et al. (2020, "Reevaluating Adversarial Examples in Natural Lan
 - `similarity`: cosine of MiniLM mean-pooled embeddings of the whole two texts;
 - `perplexity_ratio`: SmolLM2-135M perplexity of the perturbed text / of the original (see
   attacks.constraints.perplexity); > 1 means the perturbation made the text less fluent;
-- `pos_match`: share of swapped words whose part of speech (universal tag, each text tagged whole, so in
-  context) equals the original word's;
+- `pos_match`: share of swapped words whose part of speech (universal tag from spaCy's tagger,
+  attacks.tagging; each text tagged whole, so in context) equals the original word's;
 - `grammar_errors_added`: Link Grammar unlinked words of the perturbed text minus the original's.
 A `QualityScorer` takes many pairs per call: every model runs once over the batch (the language model
 pads the batch, see `CausalLanguageModel`). Parts whose resource is absent give None.
@@ -125,6 +125,10 @@ def default_scorer() -> QualityScorer | None:
         from attacks.constraints.perplexity import smollm2
 
         language_model = smollm2()
+    if resources.is_present("tagger"):
+        from attacks.tagging import default_tagger, universal_pos
+
+        tagger, coarse = default_tagger(), universal_pos
     if resources.is_present("link-grammar"):
         from attacks.constraints.grammar import link_grammar
 
