@@ -60,7 +60,7 @@ def resources_status() -> None:
 def bundle_create(
     directory: Path = typer.Argument(..., help="Directory to write the bundle to."),
     include: List[str] = typer.Option(["minilm", "mr", "wordnet"], "--include",
-                                      help="Resources to pack: minilm, mpnet, mr, wordnet, counter-fitted, glove, apertium, smollm2."),
+                                      help="Resources to pack: minilm, mpnet, mr, wordnet, counter-fitted, glove, tagger, apertium, smollm2."),
     wheel: List[str] = typer.Option([], "--wheel", help="Python requirement to pack as a wheel (e.g. nltk==3.10.4)."),
     max_mb: Optional[float] = typer.Option(None, "--max-mb", help="Refuse a bundle larger than this many MB."),
     volume_mb: Optional[float] = typer.Option(None, "--volume-mb",

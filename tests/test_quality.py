@@ -154,3 +154,22 @@ def test_report_shows_quality_and_dashes_for_records_without(fitted_checkpoints,
     rows = [line for line in (out / "report.md").read_text(encoding="utf-8").splitlines()
             if line.startswith("| tiny-seed0 | tiny\\-swap |")]
     assert any(line.endswith("| 0 | - | - | - | - | - |") for line in rows)
+
+
+def test_language_model_bundle_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attacks.constraints.perplexity import CausalLanguageModel
+    from robust_eval import bundle
+
+    model = tiny_language_model(tmp_path / "tok")
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    cached = resources.location("smollm2")
+    model.model.save_pretrained(cached, safe_serialization=True)
+    model.tokenizer.save_pretrained(cached)
+    texts = ["a good film", "the acting was great"]
+    before = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
+    bundle.create(tmp_path / "b", ["smollm2"], [])
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "elsewhere"))
+    assert not resources.is_present("smollm2")
+    assert bundle.install([tmp_path / "b"]) == ["smollm2"]
+    after = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
+    assert after == pytest.approx(before)
