@@ -152,7 +152,7 @@ def test_report_shows_quality_and_dashes_for_records_without(fitted_checkpoints,
     old = json.loads((out / "summary.json").read_text(encoding="utf-8"))["quality"]["tiny-seed0"]["tiny-swap"]
     assert old["scored"] == 0 and old["similarity_mean"] is None
     rows = [line for line in (out / "report.md").read_text(encoding="utf-8").splitlines()
-            if line.startswith("| tiny-seed0 | tiny\\-swap |")]
+            if line.startswith("| tiny-seed0 | tiny-swap |")]
     assert any(line.endswith("| 0 | - | - | - | - | - |") for line in rows)
 
 
