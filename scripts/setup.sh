@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "== system packages: apertium (back-translation), chromium (HTML report check)"
+  echo "== system packages: apertium (back-translation), link-grammar (grammar errors), chromium (HTML report check)"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends apertium apertium-eng-spa chromium >/dev/null
+  apt-get install -y -qq --no-install-recommends apertium apertium-eng-spa link-grammar link-grammar-dictionaries-en \
+    chromium >/dev/null
 else
-  echo "== not root or not Debian: install apertium, apertium-eng-spa and chromium with your package manager"
+  echo "== not root or not Debian: install apertium, apertium-eng-spa, link-grammar, link-grammar-dictionaries-en and"
+  echo "   chromium with your package manager"
 fi
 
 echo "== virtual environment .venv"

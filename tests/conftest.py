@@ -102,6 +102,24 @@ def tiny_checkpoint(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture(scope="session")
+def tiny_scorer(tmp_path_factory: pytest.TempPathFactory):
+    """A quality scorer over tiny random models (see tests/quality_support.py)."""
+    from quality_support import tiny_quality_scorer
+
+    return tiny_quality_scorer(tmp_path_factory.mktemp("quality"))
+
+
+@pytest.fixture(autouse=True)
+def _tiny_quality_scorer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests score successful attacks with tiny models; integration tests use the real ones."""
+    if "integration" in request.keywords:
+        return
+    import attacks.quality
+
+    monkeypatch.setattr(attacks.quality, "default_scorer", lambda: request.getfixturevalue("tiny_scorer"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Integration tests need the real MiniLM: skip them with a clear reason when it is not fetched."""
     from robust_eval.core import resources

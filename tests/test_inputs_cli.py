@@ -14,7 +14,7 @@ from transformers import AutoModel
 from cli_helpers import assert_one_line_error
 from conftest import build_tiny_checkpoint, tiny_config, tiny_tokenizer
 from eval_support import TEXTS, fitted_checkpoints, main, write_dataset  # noqa: F401 (fixture)
-from robust_eval.records import read_records, read_run
+from robust_eval.pipeline.store import read_records, read_run
 
 
 def evaluate(capsys, model: Path | str, data: Path, out: Path, *extra: str) -> tuple[int, str]:

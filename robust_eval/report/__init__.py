@@ -25,7 +25,9 @@ from robust_eval.report import plots
 from robust_eval.report.comparisons import comparison_rows, excludes_zero, points, without_baseline
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card
 from robust_eval.report.pairs import sample_pairs, visible
+from robust_eval.report.quality import share
 from robust_eval.report.summary import build_summary
+from robust_eval.report.validation import validation_summary
 
 FIGURES_DIR = "figures"
 MARKDOWN_SPECIAL = set("\\`*_[]<>|&")
@@ -73,7 +75,7 @@ def _environment(markdown: bool) -> Environment:
         keep_trailing_newline=True,
         finalize=_shown,
     )
-    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown, points=points)
+    env.filters.update(percent=percent, number=number, spread=spread, md=escape_markdown, points=points, share=share)
     env.tests.update(excluding_zero=excludes_zero)
     return env
 
@@ -175,6 +177,7 @@ def render(out_dir: Path, update_model_cards: bool = False, baseline: str | None
         summary = build_summary(run, records, experiment_baseline(out_dir))
     else:
         summary = build_summary(run, records, baseline, strict_baseline=True)
+    summary["validation"] = validation_summary(out_dir, summary)
     files = ReportFiles(out_dir / "summary.json", out_dir / "report.md", out_dir / "report.html", [])
     write_json_atomic(files.summary, summary)
     values = context(run, records, summary)

@@ -29,7 +29,7 @@ def _value(rate: Mapping[str, Any]) -> tuple[float, float, float]:
     if value is None:
         return np.nan, 0.0, 0.0
     low, high = rate["ci95"] or (value, value)
-    return 100 * value, 100 * (value - low), 100 * (high - value)
+    return 100 * value, 100 * max(value - low, 0.0), 100 * max(high - value, 0.0)  # rounding can put an end past the value
 
 
 def accuracy_bars(summary: Mapping[str, Any]) -> str | None:

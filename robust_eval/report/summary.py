@@ -8,6 +8,7 @@ from robust_eval import metrics
 from robust_eval.core.calibration import CALIBRATES
 from robust_eval.report.calibrated import calibration_summary
 from robust_eval.report.comparisons import comparisons_summary
+from robust_eval.report.quality import quality_summary
 
 SCHEMA = "robust-eval/summary"
 SCHEMA_VERSION = 2
@@ -59,4 +60,5 @@ def build_summary(
         "metrics": metrics.summarize(records, checkpoints, recipes, groups, config["seed"]),
         "comparisons": comparisons_summary(records, config, baseline, strict_baseline),
         "calibration": calibration_summary(records, config),
+        "quality": quality_summary(records, checkpoints, recipes),
     }
