@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from robust_eval.core.errors import MissingResourceError
+from robust_eval.core.errors import MissingResourceError, RobustEvalError
 
 HOME_VARIABLE = "ROBUST_EVAL_HOME"
 
@@ -93,7 +93,7 @@ def resource(name: str) -> Resource:
     try:
         return RESOURCES[name]
     except KeyError:
-        raise MissingResourceError(name, f"unknown resource; choose from {', '.join(RESOURCES)}") from None
+        raise RobustEvalError(f"unknown resource '{name}': choose from {', '.join(RESOURCES)}") from None
 
 
 def location(name: str) -> Path:
