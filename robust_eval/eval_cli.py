@@ -10,7 +10,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 import typer
 from rich.table import Table
 
-from robust_eval.core.console import err, out
+from robust_eval.core.console import err, out, quiet_libraries
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import DEFAULT_IN_FLIGHT
 
@@ -108,31 +108,32 @@ def show_report(out_dir: Path, update_model_card: bool, baseline: str | None = N
 
 
 def evaluate(
-    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory or Hugging Face Hub id owner/name[@revision] (repeat to compare several)."),
+    model: List[Path] = typer.Option(..., "--model", help="Checkpoint directory, or Hugging Face Hub id owner/name or owner/name@REVISION (repeat to compare several)."),
     data: str = typer.Option("mr:test", "--data", help="Dataset spec: mr:test, file.csv/tsv/jsonl, hf:NAME:SPLIT."),
-    recipe: List[str] = typer.Option([], "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`); none = clean accuracy only."),
-    param: List[str] = typer.Option([], "--param", help="Recipe parameter key=value (all recipes having it) or recipe:key=value."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples."),
+    recipe: List[str] = typer.Option([], "--recipe", help="Attack recipe (repeat for several; see `robust-eval recipes`).", show_default="none: clean accuracy only"),
+    param: List[str] = typer.Option([], "--param", help="Recipe parameter key=value (all recipes having it) or recipe:key=value.", show_default="the recipes' defaults"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N examples.", show_default="all"),
     seed: int = typer.Option(0, "--seed", help="Seed of the attacks and the bootstrap intervals."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (records, summary.json, report.md/html); rerun to resume."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (records, summary.json, report.md/html); rerun to resume.", show_default="runs/eval-<hash of these choices>"),
     text_column: str = typer.Option("text", "--text-column", help="Column (CSV/TSV/HF) or key (JSONL) holding the texts."),
     label_column: str = typer.Option("label", "--label-column", help="Column or key holding the labels (names or integers 0..N-1)."),
-    label_map: Optional[str] = typer.Option(None, "--label-map", help="Dataset label -> model label, e.g. negative=NEGATIVE,positive=POSITIVE or 0=neg,1=pos (default: same names, then case and neg/pos spellings, then LABEL_i by position)."),
-    max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens the model reads per text (default: the length the checkpoint was trained with, from its training card, else the model's limit)."),
-    max_words: Optional[int] = typer.Option(None, "--max-words", help="Do not attack texts of more words (recorded as skipped, limit max_words)."),
-    max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Cap on each example's query budget (the recipe's budget per word x words)."),
-    example_timeout: Optional[float] = typer.Option(None, "--example-timeout", help="Seconds per attack; the search then stops with the best text so far (limit timeout)."),
-    single_logit: bool = typer.Option(False, "--single-logit", help="Read a one-output head as the logit of class 1 of a binary classifier (labels 0 and 1)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Texts per forward pass (default 512 on CUDA, 64 on the CPU; halved on CUDA out-of-memory)."),
-    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N (default: CUDA when present)."),
+    label_map: Optional[str] = typer.Option(None, "--label-map", help="Dataset label -> model label, e.g. negative=NEGATIVE,positive=POSITIVE or 0=neg,1=pos.", show_default="same names, then case and neg/pos spellings, then LABEL_i by position"),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens the model reads per text.", show_default="the length in the checkpoint's training card, else the model's limit"),
+    max_words: Optional[int] = typer.Option(None, "--max-words", help="Do not attack texts of more words (recorded as skipped, limit max_words).", show_default="no limit"),
+    max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Cap on each example's query budget (the recipe's budget per word x words).", show_default="no cap"),
+    example_timeout: Optional[float] = typer.Option(None, "--example-timeout", help="Seconds per attack; the search then stops with the best text so far (limit timeout).", show_default="no limit"),
+    single_logit: bool = typer.Option(False, "--single-logit", help="Read a one-output head as the logit of class 1 of a binary classifier (labels 0 and 1).", show_default="off: such heads are refused"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Texts per forward pass (halved on CUDA out-of-memory).", show_default="512 on CUDA, 64 on the CPU"),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda or cuda:N.", show_default="cuda when present, else cpu"),
     precision: str = typer.Option("fp32", "--precision", help="Victim inference type: fp32, or bf16 / fp16 on CUDA."),
     in_flight: int = typer.Option(DEFAULT_IN_FLIGHT, "--in-flight", help="Examples attacked at once per process; their model queries are merged into large batches."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Process only shard I/N of the examples (records merge into one report).", show_default="all examples"),
     jobs: int = typer.Option(1, "--jobs", help="Worker processes sharing this host's GPUs or CPU cores, each on a shard of the examples."),
-    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="Dev data (e.g. mr:dev) to fit a temperature per checkpoint on; each NAME@calibrated is attacked too."),
-    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust."),
-    update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
+    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="Dev data (e.g. mr:dev) to fit a temperature per checkpoint on; each NAME@calibrated is attacked too.", show_default="no calibration"),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Allow pickle (*.bin) weights: only for files you trust.", show_default="off"),
+    update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md.", show_default="off"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
+    verbose: bool = typer.Option(False, "--verbose", help="Also show the libraries' warnings and progress output.", show_default="off"),
 ) -> None:
     """Attack checkpoints with recipes: clean predictions, then every recipe on every correct example."""
     from attacks.core import ExampleLimits
@@ -142,6 +143,7 @@ def evaluate(
     from robust_eval.pipeline.plan import Engine, ModelInputs, RecipeRequest, build_plan
     from robust_eval.runner import execute_plan
 
+    quiet_libraries(verbose)
     if limit is not None and limit <= 0:
         raise RobustEvalError(f"--limit must be a positive number of examples, got {limit}")
     resolve_device(device)
@@ -165,8 +167,8 @@ def evaluate(
 
 def report(
     directory: Path = typer.Argument(..., help="An --out directory of `robust-eval evaluate` or `run`."),
-    update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md."),
-    baseline: Optional[str] = typer.Option(None, "--baseline", help="Method the others are compared with (default: vanilla if present, else the first method)."),
+    update_model_card: bool = typer.Option(False, "--update-model-card", help="Write the results into each checkpoint's README.md.", show_default="off"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Method the others are compared with.", show_default="vanilla if present, else the first method"),
 ) -> None:
     """Re-render summary.json, report.md and report.html from a directory's records alone."""
     show_report(directory, update_model_card, baseline)
@@ -174,20 +176,22 @@ def report(
 
 def run(
     experiment: Path = typer.Argument(..., help="EXPERIMENT.toml: methods x seeds x recipes on one dataset."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default runs/<experiment name>); rerun to resume."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory; rerun to resume.", show_default="runs/<experiment name>"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars with ETA."),
-    train_only: bool = typer.Option(False, "--train-only", help="Stop after training; a later run evaluates."),
+    train_only: bool = typer.Option(False, "--train-only", help="Stop after training; a later run evaluates.", show_default="off"),
     jobs: int = typer.Option(1, "--jobs", help="Evaluate with this many worker processes (training runs one checkpoint at a time)."),
     precision: str = typer.Option("fp32", "--precision", help="Victim inference type: fp32, or bf16 / fp16 on CUDA."),
     in_flight: int = typer.Option(DEFAULT_IN_FLIGHT, "--in-flight", help="Examples attacked at once per process."),
-    train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`)."),
-    recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`)."),
-    method: List[str] = typer.Option([], "--method", help="Run only these methods (a part: join parts with `robust-eval merge`)."),
+    train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`).", show_default="all"),
+    recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`).", show_default="all"),
+    method: List[str] = typer.Option([], "--method", help="Run only these methods (a part: join parts with `robust-eval merge`).", show_default="all"),
+    verbose: bool = typer.Option(False, "--verbose", help="Also show the libraries' warnings and progress output.", show_default="off"),
 ) -> None:
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
     from robust_eval.experiment import experiment_part, load_experiment, run_experiment
     from robust_eval.pipeline.plan import Engine
 
+    quiet_libraries(verbose)
     engine = Engine(precision=precision, in_flight=in_flight, jobs=jobs)
     spec = experiment_part(load_experiment(experiment), train_seed, recipe, method)
     directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
@@ -201,8 +205,8 @@ def run(
 def merge(
     sources: List[Path] = typer.Argument(..., help="Output directories of evaluate or run."),
     out_dir: Path = typer.Option(..., "--out", help="New directory for the joined records and report."),
-    checkpoint: List[str] = typer.Option([], "--checkpoint", help="Keep only these checkpoints (one source is then enough)."),
-    recipe: List[str] = typer.Option([], "--recipe", help="Keep only these recipes (one source is then enough)."),
+    checkpoint: List[str] = typer.Option([], "--checkpoint", help="Keep only these checkpoints (one source is then enough).", show_default="all"),
+    recipe: List[str] = typer.Option([], "--recipe", help="Keep only these recipes (one source is then enough).", show_default="all"),
 ) -> None:
     """Join output directories evaluated apart (other hosts, recipes or checkpoints) into one report."""
     from robust_eval.merge import merge_runs

@@ -1,4 +1,4 @@
-"""Trainer callbacks: keep the best-on-dev weights in memory and time each epoch."""
+"""Trainer callbacks: keep the best-on-dev weights in memory, time each epoch, show one progress bar."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 from transformers import TrainerCallback
+
+from robust_eval.core import console
 
 
 class BestOnDev(TrainerCallback):
@@ -57,3 +59,26 @@ class EpochClock(TrainerCallback):
 def _synchronize() -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
+
+
+class TrainingProgress(TrainerCallback):
+    """One progress bar for the optimizer steps of a run, with ETA (instead of the Trainer's bars and metric
+    dictionaries; the dev accuracy of each epoch is printed by `BestOnDev`)."""
+
+    def __init__(self) -> None:
+        self._display = console.progress()
+        self._task = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self._display.start()
+            self._task = self._display.add_task("training", total=state.max_steps)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._task is not None:
+            self._display.update(self._task, completed=state.global_step)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._task is not None:
+            self._display.stop()
+            self._task = None

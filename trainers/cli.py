@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
+from robust_eval.core.console import quiet_libraries
 from trainers.config import TrainConfig, flag, load_config
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 
 
-def train_command(config: Optional[Path] = None, **flags: Any) -> None:
+def train_command(config: Optional[Path] = None, verbose: bool = False, **flags: Any) -> None:
     """Adversarially fine-tune a classifier and save the best-on-dev checkpoint with its training card.
 
     Flags override the values of --config (a .json or .toml file with the same keys). Data-parallel on N
@@ -23,6 +25,7 @@ def train_command(config: Optional[Path] = None, **flags: Any) -> None:
     """
     from trainers.train import end_distributed, train
 
+    quiet_libraries(verbose)
     outcome = train(load_config(config, **flags))
     end_distributed()
     if os.environ.get("RANK", "0") == "0":  # one line from a data-parallel launch, not one per process
@@ -37,8 +40,14 @@ def _signature() -> inspect.Signature:
     parameters = [
         inspect.Parameter(
             "config", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
-            default=typer.Option(None, "--config", help="JSON or TOML file of training options (same keys)."),
-        )
+            default=typer.Option(None, "--config", help="JSON or TOML file of training options (same keys).",
+                                 show_default="none: the defaults below"),
+        ),
+        inspect.Parameter(
+            "verbose", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+            default=typer.Option(False, "--verbose", help="Also show the libraries' warnings, the Trainer's progress bars "
+                                 "and its metric dictionaries.", show_default="off"),
+        ),
     ]
     for item in fields(TrainConfig):
         kind = TYPES[item.type]
@@ -46,8 +55,8 @@ def _signature() -> inspect.Signature:
         parameters.append(
             inspect.Parameter(
                 item.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
-                default=typer.Option(None, *names, help=f"{item.metadata['help']} [default: {item.default}]",
-                                     show_default=False),
+                default=typer.Option(None, *names, show_default=False,  # escaped: help text is rich markup
+                                     help=f"{item.metadata['help']} {escape(f'[default: {item.default or None}]')}"),
             )
         )
     return inspect.Signature(parameters)

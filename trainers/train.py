@@ -15,15 +15,17 @@ from transformers import (
     DataCollatorWithPadding,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    PrinterCallback,
+    ProgressCallback,
     TrainingArguments,
     enable_full_determinism,
     set_seed,
 )
 
-from robust_eval.core import resources
+from robust_eval.core import console, resources
 from robust_eval.core.data import Dataset, load_dataset
 from robust_eval.core.errors import RobustEvalError
-from trainers.callbacks import BestOnDev, EpochClock
+from trainers.callbacks import BestOnDev, EpochClock, TrainingProgress
 from trainers.card import write_card
 from trainers.config import TrainConfig
 from trainers.outcome import TrainingData, TrainingOutcome
@@ -142,7 +144,7 @@ def build_trainer(config: TrainConfig, data: TrainingData) -> AdversarialTrainer
     strategy = config.strategy()
     model, tokenizer = load_base(config, data.label_names)
     epochs = strategy.data_epochs(config.epochs)
-    return AdversarialTrainer(
+    trainer = AdversarialTrainer(
         model=model,
         args=training_arguments(config, epochs),
         train_dataset=EncodedTexts(data.train, tokenizer, config.max_length),
@@ -153,6 +155,12 @@ def build_trainer(config: TrainConfig, data: TrainingData) -> AdversarialTrainer
         callbacks=[BestOnDev(), EpochClock()],
         strategy=strategy,
     )
+    if not console.verbose():  # one bar and the dev accuracy per epoch, not the Trainer's bars and dictionaries
+        for chatty in (PrinterCallback, ProgressCallback):
+            trainer.remove_callback(chatty)
+        if config.progress:
+            trainer.add_callback(TrainingProgress())
+    return trainer
 
 
 def callback(trainer: AdversarialTrainer, kind: type) -> Any:

@@ -118,7 +118,7 @@ def resource(name: str) -> Resource:
     try:
         return RESOURCES[name]
     except KeyError:
-        raise MissingResourceError(name, f"unknown resource; choose from {', '.join(RESOURCES)}") from None
+        raise RobustEvalError(f"unknown resource '{name}': choose from {', '.join(RESOURCES)}") from None
 
 
 def location(name: str) -> Path:

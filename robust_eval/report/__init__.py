@@ -112,7 +112,7 @@ def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summar
         "groups": summary["metrics"]["groups"],
         "figures": {
             "accuracy": plots.accuracy_bars(summary),
-            "budget": plots.success_vs_budget(records, checkpoints, recipes),
+            "budget": plots.success_vs_budget(records, checkpoints, recipes, summary),
             "queries": plots.query_histogram(records, recipes),
         },
         "rules": rule_flip_sections(records, summary),
