@@ -18,6 +18,8 @@ from robust_eval.core.errors import RobustEvalError
 
 MR_SHA256 = "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
 APERTIUM_PACKAGES = ("apertium", "apertium-eng-spa")
+# English pairs translating both ways: the further pivots of SEAR mining (attacks.sears.mining.PIVOTS).
+APERTIUM_MINING_PAIRS = ("apertium-eng-cat", "apertium-en-gl", "apertium-eo-en", "apertium-hbs-eng")
 
 
 def _run(command: list[str], what: str) -> None:
@@ -207,9 +209,10 @@ def fetch_apertium(target: Path, download: Path) -> None:
             "installing Apertium needs root: run `sudo apt-get install apertium apertium-eng-spa`"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", *APERTIUM_PACKAGES], capture_output=True, env=env).returncode:
+    packages = [*APERTIUM_PACKAGES, *APERTIUM_MINING_PAIRS]
+    if subprocess.run(["apt-get", "install", "-y", "-q", *packages], capture_output=True, env=env).returncode:
         _run(["apt-get", "update", "-q"], "apt-get update")
-        _run(["apt-get", "install", "-y", "-q", *APERTIUM_PACKAGES], "apt-get install apertium")
+        _run(["apt-get", "install", "-y", "-q", *packages], "apt-get install apertium")
 
 
 def verify_apertium(target: Path) -> str:
@@ -218,7 +221,16 @@ def verify_apertium(target: Path) -> str:
     round_trip = ApertiumTranslator().back_translate(["I really hated this boring film."])[0]
     if "film" not in round_trip.lower():
         raise RobustEvalError(f"Apertium round trip gave {round_trip!r}: reinstall apertium-eng-spa")
-    return f"round trip: {round_trip!r}"
+    return f"round trip: {round_trip!r}; mining pivots: {', '.join(mining_pivots()) or 'none'}"
+
+
+def mining_pivots() -> list[str]:
+    """The SEAR mining pivots whose Apertium modes are installed in both directions."""
+    from attacks.sears.mining import PIVOTS
+
+    modes = resources.apertium_modes_dir()
+    return [pivot for source, pivot in PIVOTS if modes is not None
+            and all((modes / f"{a}-{b}.mode").is_file() for a, b in ((source, pivot), (pivot, source)))]
 
 
 FETCHERS: dict[str, tuple[Callable[[Path, Path], None], Callable[[Path], str]]] = {

@@ -10,6 +10,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "== system packages: apertium (back-translation), chromium (HTML report check)"
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends apertium apertium-eng-spa chromium >/dev/null
+  # further English pivots for SEAR rule mining (robust-eval sears mine)
+  apt-get install -y -qq --no-install-recommends apertium-eng-cat apertium-en-gl apertium-eo-en apertium-hbs-eng >/dev/null
 else
   echo "== not root or not Debian: install apertium, apertium-eng-spa and chromium with your package manager"
 fi
