@@ -14,7 +14,8 @@ sentences (`benchmarks/calibrate_bt.py`, recorded in `benchmarks/bt_calibration.
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -26,6 +27,24 @@ from robust_eval.core.errors import RobustEvalError
 
 # Calibrated threshold (benchmarks/bt_calibration.json, "threshold"): maximises balanced accuracy.
 DEFAULT_THRESHOLD = 0.9965
+COUNTS_KEY = "bt_filter"  # where an attack result's details keep the filter's `FilterCounts`
+
+
+@dataclass(frozen=True)
+class FilterCounts:
+    """Candidates the back-translation filter checked and rejected while attacking one example."""
+
+    checked: int
+    rejected: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def of_result(cls, result: Mapping[str, Any]) -> "FilterCounts | None":
+        """The counts of an attack result record (a `to_dict()` form), None when it has none."""
+        counts = (result.get("details") or {}).get(COUNTS_KEY)
+        return cls(int(counts["checked"]), int(counts["rejected"])) if counts is not None else None
 
 
 class BackTranslationScore:
@@ -72,6 +91,7 @@ class BackTranslationFilter(Constraint):
     `lazy=True`: checked only on the best-scoring candidates, a few at a time (fewer sentences translated,
     one MT call per few candidates); `lazy=False`: every candidate of a search step goes through one MT
     call before the model is queried (fewer MT calls and model queries, more sentences translated).
+    `counts` says how many candidates were checked and rejected since the last `reset` (one example).
     """
 
     def __init__(
@@ -82,12 +102,16 @@ class BackTranslationFilter(Constraint):
         self.threshold = threshold
         self.score = score or BackTranslationScore()
         self.lazy = lazy
+        self.counts = FilterCounts(0, 0)
 
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
         if not candidates:
             return []
         scores = self.score([original.text] * len(candidates), [c.text for c in candidates])
-        return [bool(s >= self.threshold) for s in scores]
+        verdicts = [bool(s >= self.threshold) for s in scores]
+        self.counts = FilterCounts(self.counts.checked + len(verdicts), self.counts.rejected + verdicts.count(False))
+        return verdicts
 
     def reset(self) -> None:
         self.score.reset()
+        self.counts = FilterCounts(0, 0)
