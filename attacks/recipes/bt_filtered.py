@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from attacks.constraints import MaxModificationRate, RepeatModification, StopwordModification
 from attacks.constraints.back_translation import COUNTS_KEY, DEFAULT_THRESHOLD, BackTranslationFilter
-from attacks.core import Attack, AttackContext, Scored, SearchMethod
+from attacks.core import Attack, AttackContext, Scored
 from attacks.goals import UntargetedClassification
 from attacks.registry import recipe
 from attacks.search import BeamSearch
@@ -26,17 +26,16 @@ from attacks.transformations import CompositeTransformation
 from attacks.transformations.wordnet import WordNetSynonymSwap
 
 
-class RecordRejections(SearchMethod):
-    """Run `inner` and record the back-translation filter's counts for the example in the result's details."""
+class BeamSearchRecordingRejections(BeamSearch):
+    """Beam search that records the back-translation filter's counts for the example in the result's details."""
 
-    def __init__(self, inner: SearchMethod, bt_filter: BackTranslationFilter) -> None:
-        self.inner = inner
+    def __init__(self, width: int, bt_filter: BackTranslationFilter) -> None:
+        super().__init__(width)
         self.bt_filter = bt_filter
-        self.needs_word_level = inner.needs_word_level
 
     def search(self, context: AttackContext, start: Scored) -> Scored:
         try:
-            return self.inner.search(context, start)
+            return super().search(context, start)
         finally:
             context.details[COUNTS_KEY] = self.bt_filter.counts.to_dict()
 
@@ -54,5 +53,5 @@ def bt_filtered(
     transformation = CompositeTransformation([WordNetSynonymSwap(max_candidates), RuleRewrite(load_rules(rules))])
     bt_filter = BackTranslationFilter(threshold, lazy=False)
     constraints = [RepeatModification(), StopwordModification(), MaxModificationRate(max_rate), bt_filter]
-    search = RecordRejections(BeamSearch(beam_width), bt_filter)
+    search = BeamSearchRecordingRejections(beam_width, bt_filter)
     return Attack(UntargetedClassification(), transformation, constraints, search, budget_per_word=query_budget)
