@@ -93,7 +93,8 @@ class BackTranslationFilter(Constraint):
     `lazy=True`: checked only on the best-scoring candidates, a few at a time (fewer sentences translated,
     one MT call per few candidates); `lazy=False`: every candidate of a search step goes through one MT
     call before the model is queried (fewer MT calls and model queries, more sentences translated).
-    `counts` says how many candidates were checked and rejected since the last `reset` (one example).
+    `take_counts(original)` gives how many candidates were checked and rejected against that original (one
+    example) and forgets them; the counts are kept per original text, so examples may be attacked interleaved.
     """
 
     def __init__(
@@ -104,16 +105,20 @@ class BackTranslationFilter(Constraint):
         self.threshold = threshold
         self.score = score or BackTranslationScore()
         self.lazy = lazy
-        self.counts = FilterCounts(0, 0)
+        self._counts: dict[str, FilterCounts] = {}
 
     def filter(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
         if not candidates:
             return []
         scores = self.score([original.text] * len(candidates), [c.text for c in candidates])
         verdicts = [bool(s >= self.threshold) for s in scores]
-        self.counts = FilterCounts(self.counts.checked + len(verdicts), self.counts.rejected + verdicts.count(False))
+        before = self._counts.get(original.text, FilterCounts(0, 0))
+        self._counts[original.text] = FilterCounts(before.checked + len(verdicts), before.rejected + verdicts.count(False))
         return verdicts
+
+    def take_counts(self, original: AttackedText) -> FilterCounts:
+        """Candidates checked and rejected against `original` since the last `take_counts` of it."""
+        return self._counts.pop(original.text, FilterCounts(0, 0))
 
     def reset(self) -> None:
         self.score.reset()
-        self.counts = FilterCounts(0, 0)

@@ -37,7 +37,7 @@ class BeamSearchRecordingRejections(BeamSearch):
         try:
             return super().search(context, start)
         finally:
-            context.details[COUNTS_KEY] = self.bt_filter.counts.to_dict()
+            context.details[COUNTS_KEY] = self.bt_filter.take_counts(context.original).to_dict()
 
 
 @recipe("bt-filtered", paper="Ribeiro et al., ACL 2018 (back-translation equivalence)", resources=["wordnet", "apertium", "minilm"])

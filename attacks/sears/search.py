@@ -6,13 +6,15 @@ is recorded with its verdict and whether it flipped the prediction, so per-rule 
 equivalent applications as in the paper. Stage 2 runs only when no single rule flipped: every pair of
 rules whose rewrites were equivalent alone and whose matches share no token is applied at once; the model
 scores the pairs first and the flipping ones are checked for equivalence. The attack succeeds with the
-most confident equivalent flip. What happened is stored as `attacks.sears.outcome.SearsDetails`.
+most confident equivalent flip. What happened is stored as `attacks.sears.outcome.SearsDetails`, and the
+back-translation filter's counts as `FilterCounts`.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from attacks.constraints.back_translation import COUNTS_KEY, BackTranslationFilter
 from attacks.core import AttackContext, Constraint, QueryBudgetExhausted, Scored, SearchMethod
 from attacks.sears.outcome import DETAILS_KEY, PAIR_JOIN, RuleApplication, SearsDetails
 from attacks.sears.transformation import RuleRewrite
@@ -34,8 +36,13 @@ class RulesAloneThenPairs(SearchMethod):
     def search(self, context: AttackContext, start: Scored) -> Scored:
         if self.equivalence is not None:
             self.equivalence.reset()  # the search, not the engine, owns this constraint
-        details = SearsDetails()
-        context.details[DETAILS_KEY] = details.to_dict()
+        try:
+            return self._search(context, start)
+        finally:
+            if isinstance(self.equivalence, BackTranslationFilter):
+                context.details[COUNTS_KEY] = self.equivalence.take_counts(context.original).to_dict()
+
+    def _search(self, context: AttackContext, start: Scored) -> Scored:
         singles = context.transform(start.text)
         verdicts = self._equivalent(singles, context.original)
         equivalent = [c for c, ok in zip(singles, verdicts) if ok]
