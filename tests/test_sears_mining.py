@@ -137,7 +137,7 @@ def test_mine_end_to_end_keeps_equivalent_supported_rules() -> None:
 
 
 @needs_mt
-def test_sears_mine_command_writes_rules_and_statistics(tmp_path, tiny_checkpoint) -> None:
+def test_sears_mine_and_select_commands_write_rules_and_statistics(tmp_path, tiny_checkpoint) -> None:
     import typer
     from typer.testing import CliRunner
 
@@ -149,18 +149,22 @@ def test_sears_mine_command_writes_rules_and_statistics(tmp_path, tiny_checkpoin
     app = typer.Typer()
     app.command("noop")(lambda: None)
     register(app)
-    output, stats = tmp_path / "mined.json", tmp_path / "stats.json"
-    arguments = ["sears", "mine", "--data", str(data), "--pivots", "spa", "--output", str(output), "--stats", str(stats),
-                 "--min-support", "2", "--heldout", str(data), "--model", str(tiny_checkpoint())]
-    result = CliRunner().invoke(app, arguments)
+    mined, selected, stats = tmp_path / "mined.json", tmp_path / "selected.json", tmp_path / "stats.json"
+    result = CliRunner().invoke(app, ["sears", "mine", "--data", str(data), "--pivots", "spa", "--output", str(mined),
+                                      "--stats", str(stats), "--min-support", "2"])
     assert result.exit_code == 0, result.output
-    meta = json.loads(output.read_text())["meta"]
-    assert meta["command"].startswith("robust-eval sears mine --data") and meta["pivots"] == ["spa"]
+    assert "movie -> film" in {str(r) for r in load_rules(mined)}
+    assert json.loads(mined.read_text())["meta"]["mine_command"].startswith("robust-eval sears mine --data")
+    result = CliRunner().invoke(app, ["sears", "select", "--rules", str(mined), "--model", str(tiny_checkpoint()),
+                                      "--heldout", str(data), "--output", str(selected), "--stats", str(stats)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(selected.read_text())["meta"]
+    assert meta["select_command"].startswith("robust-eval sears select") and meta["pivots"] == ["spa"]
     record = json.loads(stats.read_text())
-    assert record["sentences"] == 5 and record["kept"] >= 1 and "selection" in record
+    assert record["sentences"] == 5 and record["kept"] >= 1 and record["selection"]["heldout_correct"] >= 0
     assert stats.with_suffix(".md").read_text().startswith("# SEAR mining statistics")
-    assert all(r.flips >= 1 for r in load_rules(output))  # the selection keeps only rules that flip something
-    test_split = CliRunner().invoke(app, ["sears", "mine", "--data", str(data), "--heldout", "mr:test"])
+    assert all(r.flips >= 1 for r in load_rules(selected))  # the selection keeps only rules that flip something
+    test_split = CliRunner().invoke(app, ["sears", "select", "--rules", str(mined), "--model", "x", "--heldout", "mr:test"])
     assert test_split.exit_code != 0 and "never on the test split" in str(test_split.exception)
 
 
