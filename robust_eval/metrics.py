@@ -149,15 +149,6 @@ def success_curve(
     return [float((ratios <= budget + 1e-12).mean()) for budget in budgets]
 
 
-def rule_flips(records: Sequence[Record], checkpoint: str, recipe: str) -> dict[str, int]:
-    """Prediction flips per rewrite rule, summed over the `rule_flips` details of a rule-based recipe."""
-    totals: Counter[str] = Counter()
-    for result in attack_records(records, checkpoint, recipe).values():
-        flips = (result.get("details") or {}).get("rule_flips") or {}
-        totals.update({str(rule): int(count) for rule, count in flips.items()})
-    return dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
-
-
 def _spread(values: Sequence[float | None]) -> dict[str, Any]:
     """Mean and sample standard deviation (ddof=1; 0 for a single value) of the defined values."""
     defined = [v for v in values if v is not None]

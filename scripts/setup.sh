@@ -12,6 +12,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends apertium apertium-eng-spa link-grammar link-grammar-dictionaries-en \
     chromium >/dev/null
+  # further English pivots for SEAR rule mining (robust-eval sears mine)
+  apt-get install -y -qq --no-install-recommends apertium-eng-cat apertium-en-gl apertium-eo-en apertium-hbs-eng >/dev/null
 else
   echo "== not root or not Debian: install apertium, apertium-eng-spa, link-grammar, link-grammar-dictionaries-en and"
   echo "   chromium with your package manager"

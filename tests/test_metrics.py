@@ -13,10 +13,9 @@ def clean(checkpoint: str, index: int, correct: bool) -> dict:
             "label": 1, "prediction": 1 if correct else 0, "confidence": 0.9, "probabilities": [0.1, 0.9]}
 
 
-def attack(checkpoint: str, recipe: str, index: int, status: str, queries: int, ratio: float = 0.0,
-           details: dict | None = None) -> dict:
+def attack(checkpoint: str, recipe: str, index: int, status: str, queries: int, ratio: float = 0.0) -> dict:
     result = {"example_id": f"e{index}", "status": status, "queries": queries, "perturbed_word_ratio": ratio,
-              "seconds": 0.5, "label": 1, "details": details or {}}
+              "seconds": 0.5, "label": 1, "details": {}}
     return {"kind": "attack", "checkpoint": checkpoint, "recipe": recipe, "example_id": f"e{index}",
             "index": index, "result": result}
 
@@ -29,7 +28,7 @@ def records() -> list[dict]:
         rows.append(attack("m", "a", i, "succeeded" if i < 3 else "failed", queries=10 * (i + 1),
                            ratio=0.1 * (i + 1)))
         rows.append(attack("m", "b", i, "succeeded" if i in (2, 3) else "failed", queries=5,
-                           ratio=0.2, details={"rule_flips": {"is -> was": 1}} if i in (2, 3) else {}))
+                           ratio=0.2))
     return rows
 
 
@@ -130,11 +129,6 @@ def test_incomplete_runs_use_only_finished_examples(records) -> None:
 def test_success_curve_by_perturbation_budget(records) -> None:
     curve = metrics.success_curve(records, "m", "a", [0.0, 0.15, 0.3, 1.0])
     assert curve == pytest.approx([0.0, 1 / 8, 3 / 8, 3 / 8])
-
-
-def test_rule_flips_sum_details(records) -> None:
-    assert metrics.rule_flips(records, "m", "b") == {"is -> was": 2}
-    assert metrics.rule_flips(records, "m", "a") == {}
 
 
 def test_seed_groups_give_mean_and_std(records) -> None:

@@ -1,4 +1,4 @@
-"""The `sears` and `bt-filtered` recipes and rule mining, with a transparent lexicon victim and real MT."""
+"""The `sears` and `bt-filtered` recipes: single rules, then pairs; flip rates; filter counts (real MT)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import pytest
 
 from attack_victims import LexiconVictim
 from attacks.registry import build_recipe
-from attacks.sears.mining import MiningSettings, candidate_rules, extract_replacements, mine_rules
-from attacks.sears.rules import Rule, save_rules
-from attacks.sears.search import rule_flip_rates
+from attacks.sears.outcome import DETAILS_KEY, RuleApplication, SearsDetails, flip_rates
+from attacks.sears.rules import Rule, load_rules, save_rules
 from robust_eval.core import resources
 from robust_eval.core.data import Example
 
@@ -18,78 +17,91 @@ needs_mt = pytest.mark.skipif(
 )
 
 
-def test_extract_replacements_aligns_small_spans() -> None:
-    found = extract_replacements("It's a movie about love, and it's fun.", "It is a film about love, and it is funny.")
-    assert (("'s",), ("is",)) in found
-    assert (("movie",), ("film",)) in found
-    assert (("'s", "fun"), ("is", "funny")) in found  # adjacent changes form one span
-    assert not extract_replacements("a b c d e f", "u v w x y z", max_tokens=4)
+def record(status: str, applications: list[RuleApplication], pair_flips: list[str] | None = None) -> dict:
+    details = SearsDetails(applications, 3 if pair_flips is not None else 0, pair_flips or [])
+    return {"status": status, "original_text": "The movie is good.", "details": {DETAILS_KEY: details.to_dict()}}
 
 
-def test_candidate_rules_count_support_per_sentence() -> None:
-    sentences = ["the movie was fun", "a movie , a movie", "the plot"]
-    paraphrases = ["the film was fun", "a film , a film", "the story"]
-    rules = candidate_rules(sentences, paraphrases, MiningSettings(min_support=2))
-    assert [(str(r), r.support) for r in rules] == [("movie -> film", 2)]
+def test_flip_rate_is_flips_over_equivalent_applications() -> None:
+    results = [
+        record("succeeded", [RuleApplication("movie -> film", True, True, "The film is good."),
+                             RuleApplication("is -> was", False, False)]),
+        record("failed", [RuleApplication("movie -> film", True, False), RuleApplication("is -> was", True, False)]),
+        record("failed", [RuleApplication("movie -> film", False, False)]),
+        record("succeeded", [RuleApplication("movie -> film", True, False)], pair_flips=["movie -> film + is -> was"]),
+        record("skipped", [RuleApplication("movie -> film", True, True)]),  # misclassified: not counted
+    ]
+    rates = flip_rates(results)
+    movie = next(r for r in rates.rules if r.rule == "movie -> film")
+    assert (movie.applications, movie.equivalent, movie.flips) == (4, 3, 1)
+    assert movie.rate == pytest.approx(1 / 3)  # the non-equivalent application is not in the denominator
+    assert movie.example == ("The movie is good.", "The film is good.")
+    was = next(r for r in rates.rules if r.rule == "is -> was")
+    assert (was.applications, was.equivalent, was.flips, was.rate) == (2, 1, 0, 0.0)
+    assert (rates.attacked, rates.flipped_by_one_rule, rates.flipped_by_a_pair) == (4, 1, 1)
+    assert rates.rate == 0.5
+    assert SearsDetails.from_dict(SearsDetails([RuleApplication("a -> b", True, False)], 2, ["x"]).to_dict()).pairs_tried == 2
+
+
+def test_shipped_rule_sets_load_by_name() -> None:
+    mined, hand = load_rules(), load_rules("hand-written")
+    assert mined and all(r.source == "mined" for r in mined)
+    assert "movie -> film" in {str(r) for r in hand}
+    assert {str(r) for r in load_rules("mined")} == {str(r) for r in mined}
 
 
 @needs_mt
-def test_sears_flips_with_an_equivalent_rule_and_counts_flips(tmp_path) -> None:
+def test_sears_records_every_application_and_flips_with_an_equivalent_rule(tmp_path) -> None:
     victim = LexiconVictim({"good": 1.0, "film": -3.0, "bad": -1.0})
-    attack = build_recipe("sears")
+    attack = build_recipe("sears", {"rules": "hand-written"})
     results = [attack.attack(victim, Example(str(i), t, 1)) for i, t in enumerate(["The movie is good.", "This is a good plot."])]
     first = results[0]
     assert first.status == "succeeded" and first.perturbed_text == "The film is good."
-    assert victim.predict_proba([first.perturbed_text])[0].argmax() != 1
-    assert first.details["rule_flips"] == {"movie -> film": 1}
-    assert "is -> was" in first.details["rules_applied"]
+    details = SearsDetails.from_dict(first.details[DETAILS_KEY])
+    by_rule = {a.rule: a for a in details.applications}
+    assert by_rule["movie -> film"] == RuleApplication("movie -> film", True, True, "The film is good.")
+    assert by_rule["is -> was"].flipped is False
     assert results[1].status == "failed"
-    rates = rule_flip_rates(results)
-    assert rates["movie -> film"] == {"applied": 1, "flips": 1, "rate": 1.0}
-    assert rates["all"]["rate"] == 0.5
-    # An antonym rule flips the lexicon victim too, but the back-translation filter rejects it.
+    # An antonym rule flips the lexicon victim too, but is not equivalent: recorded as such, no flip.
     rules = save_rules([Rule.parse("good", "bad")], tmp_path / "antonym.tsv")
     rejected = build_recipe("sears", {"rules": str(rules)}).attack(victim, Example("x", "The plot is good.", 1))
-    assert rejected.status == "failed" and rejected.details["rule_flips"] == {}
+    assert rejected.status == "failed"
+    assert SearsDetails.from_dict(rejected.details[DETAILS_KEY]).applications == [RuleApplication("good -> bad", False, False)]
     accepted = build_recipe("sears", {"rules": str(rules), "equivalence": "none"}).attack(victim, Example("x", "The plot is good.", 1))
     assert accepted.status == "succeeded" and accepted.perturbed_text == "The plot is bad."
 
 
 @needs_mt
-def test_bt_filtered_keeps_swaps_that_survive_back_translation() -> None:
+def test_sears_tries_pairs_of_rules_when_no_single_rule_flips(tmp_path) -> None:
+    victim = LexiconVictim({"film": -0.6, "not": -0.6}, bias=1.0)
+    rules = save_rules([Rule.parse("movie", "film"), Rule.parse("does n't", "does not")], tmp_path / "two.tsv")
+    text = "The movie doesn't disappoint."
+    result = build_recipe("sears", {"rules": str(rules)}).attack(victim, Example("p", text, 1))
+    assert result.status == "succeeded" and result.perturbed_text == "The film does not disappoint."
+    details = SearsDetails.from_dict(result.details[DETAILS_KEY])
+    assert [a.flipped for a in details.applications] == [False, False]
+    assert details.pairs_tried == 1 and details.pair_flips == ["movie -> film + does n't -> does not"]
+    singles_only = build_recipe("sears", {"rules": str(rules), "pairs": False}).attack(victim, Example("p", text, 1))
+    assert singles_only.status == "failed" and SearsDetails.from_dict(singles_only.details[DETAILS_KEY]).pairs_tried == 0
+
+
+def test_pairs_need_matches_that_share_no_token() -> None:
+    from attacks.sears.rules import apply_together
+
+    film, the_film = Rule.parse("movie", "film"), Rule.parse("the movie", "this film")
+    assert apply_together([film, Rule.parse("is", "was")], "The movie is fun.", noun=lambda w: False) == "The film was fun."
+    assert apply_together([film, the_film], "The movie is fun.", noun=lambda w: False) is None
+    assert apply_together([film, Rule.parse("plot", "story")], "The movie is fun.", noun=lambda w: False) is None
+
+
+@needs_mt
+def test_bt_filtered_keeps_swaps_that_survive_back_translation_and_counts_rejections() -> None:
+    from attacks.constraints.back_translation import FilterCounts
+
     victim = LexiconVictim({"good": 1.0, "film": -3.0, "bad": -1.0, "sound": 2.0})
     result = build_recipe("bt-filtered").attack(victim, Example("y", "A movie with good sound.", 1))
     assert result.status == "succeeded"
     assert "film" in result.perturbed_text.lower()
     assert victim.predict_proba([result.perturbed_text])[0].argmax() == 0
-
-
-@needs_mt
-def test_mining_finds_equivalent_rules_and_ranks_by_flips() -> None:
-    sentences = [f"The movie is {w}." for w in ["long", "short", "fun", "slow", "loud", "odd"]] + ["I saw the movie twice."]
-    victim = LexiconVictim({"film": -3.0, "movie": 1.0})
-    rules = mine_rules(sentences, predict=victim.predict_proba, settings=MiningSettings(min_support=3))
-    best = rules[0]
-    assert str(best) == "movie -> film"
-    assert best.support >= 3 and best.flips == best.extra["applications"] == 7
-    assert best.extra["equivalent_rate"] >= 0.9
-
-
-@needs_mt
-def test_sears_mine_command_writes_a_rules_file_the_recipe_loads(tmp_path) -> None:
-    import typer
-    from typer.testing import CliRunner
-
-    from attacks.sears.cli import register
-
-    data = tmp_path / "reviews.csv"
-    data.write_text("text,label\n" + "".join(f"The movie is {w}.,1\n" for w in ["long", "short", "fun", "slow"]))
-    app = typer.Typer()
-    app.command("noop")(lambda: None)
-    register(app)
-    output = tmp_path / "mined.tsv"
-    result = CliRunner().invoke(app, ["sears", "mine", "--data", str(data), "--output", str(output), "--min-support", "2"])
-    assert result.exit_code == 0, result.output
-    assert "movie -> film" in result.output
-    attack = build_recipe("sears", {"rules": str(output)})
-    assert [str(r) for r in attack.transformation.rules][0] == "movie -> film"
+    counts = FilterCounts.of_result(result.to_dict())
+    assert counts is not None and counts.checked > counts.rejected > 0  # WordNet offers swaps MT does not keep

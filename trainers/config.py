@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from robust_eval.core.errors import RobustEvalError
+from trainers.augment import AUGMENTATIONS
 from trainers.perturbation import NORMS, EmbeddingPerturbation
 from trainers.strategies import INNER_LR, STRATEGIES, FreeAT, Strategy, make_strategy
 
@@ -39,6 +40,8 @@ class TrainConfig:
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0 = off)"})
     max_length: int = field(default=64, metadata={"help": "maximum tokens per text (truncation)"})
     limit: int = field(default=0, metadata={"help": "use only the first N examples of each split (0 = all)"})
+    augment: str = field(default="", metadata={"help": "'sears': add SEAR-rewritten copies of the training sentences"})
+    augment_rules: str = field(default="mined", metadata={"help": "rule set (mined, hand-written) or rules file for --augment"})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CUDA (ignored on CPU)"})
     deterministic: bool = field(
         default=False, metadata={"help": "deterministic kernels: a rerun on the same hardware and software gives the same weights"}
@@ -65,6 +68,8 @@ class TrainConfig:
         """Raise a one-line error for out-of-range values."""
         if self.method not in STRATEGIES:
             raise RobustEvalError(f"unknown method '{self.method}': choose one of {', '.join(STRATEGIES)}")
+        if self.augment not in AUGMENTATIONS:
+            raise RobustEvalError(f"unknown --augment '{self.augment}': choose one of {', '.join(repr(a) for a in AUGMENTATIONS)}")
         if self.adv_norm not in NORMS:
             raise RobustEvalError(f"unknown --adv-norm '{self.adv_norm}': choose one of {', '.join(NORMS)}")
         if self.adv_inner_lr not in INNER_LR:

@@ -14,8 +14,13 @@ Rule tokens are literal words or placeholders:
 - `{END}`: the end of the text (zero width, last in a pattern), so `{END} -> ?` appends a question mark.
 A placeholder on the right-hand side copies the word its left-hand twin matched (`{DET} {NOUN} -> the {NOUN}`).
 
+A rule rewrites every match in a text; `Rule.edits` gives the matches as `Edit`s, and `apply_together`
+applies several rules at once when no two of their matches share a token (the attack's pairs of rules).
+
 Rules files are JSON (`{"rules": [{"lhs": "movie", "rhs": "film", "support": 12, "flips": 3}, ...]}`) or
-TSV (`lhs<TAB>rhs[<TAB>support[<TAB>flips]]`, `#` starts a comment line).
+TSV (`lhs<TAB>rhs[<TAB>support[<TAB>flips]]`, `#` starts a comment line). Shipped rule sets, loaded by
+name: `mined` (the default: mined from MR and selected on MR dev by `robust-eval sears mine`; how, in the
+file's `meta`) and `hand-written` (the kinds of rules the paper reports).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ DETERMINERS = frozenset(
     "the a an this that these those my your his her its our their some any every each no".split()
 )
 PLACEHOLDERS = ("{DET}", "{NOUN}", "{END}")
-DEFAULT_RULES = "data/sears_rules.json"
+# Shipped rule sets: the rules mined from MR (versioned file, see its "meta") and the paper's hand-written kinds.
+RULE_SETS = {"mined": "data/sears_rules_mined_mr_v1.json", "hand-written": "data/sears_rules_hand_written.json"}
+DEFAULT_RULE_SET = "mined"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,37 @@ class Token:
     text: str
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One rule match: tokens `[first, last)` of a text, i.e. characters `[start, end)`, become `replacement`."""
+
+    first: int
+    last: int
+    start: int
+    end: int
+    replacement: str
+
+    def overlaps(self, other: "Edit") -> bool:
+        """Do the two matches share a token (two zero-width matches at one place count as shared)?"""
+        if self.first == self.last or other.first == other.last:
+            return self.first == other.first and self.last == other.last
+        return self.first < other.last and other.first < self.last
+
+
+def rewrite(text: str, edits: Sequence[Edit]) -> str | None:
+    """`text` with non-overlapping `edits` applied, or None when there are none or nothing changes."""
+    if not edits:
+        return None
+    pieces: list[str] = []
+    cursor = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        pieces += [text[cursor:max(edit.start, cursor)], edit.replacement]
+        cursor = max(edit.end, cursor)
+    pieces.append(text[cursor:])
+    rewritten = "".join(pieces)
+    return rewritten if rewritten != text else None
 
 
 def tokenize(text: str) -> list[Token]:
@@ -187,36 +225,38 @@ class Rule:
             return not noun(tokens[end].text.lower())
         return True
 
+    def edits(
+        self, text: str, noun: Callable[[str], bool] = is_noun, allowed: Callable[[int], bool] | None = None,
+    ) -> list[Edit]:
+        """One `Edit` per (allowed) match, left to right; empty when the rule does not apply."""
+        tokens = tokenize(text)
+        return [self._edit(text, tokens, start, end) for start, end in self.matches(text, noun, allowed)]
+
     def apply(
         self, text: str, noun: Callable[[str], bool] = is_noun, allowed: Callable[[int], bool] | None = None,
     ) -> str | None:
         """`text` with every (allowed) match rewritten, or None when the rule does not apply."""
-        tokens = tokenize(text)
-        spans = self.matches(text, noun, allowed)
-        if not spans:
-            return None
-        pieces: list[str] = []
-        cursor = 0
-        for start, end in spans:
-            matched = tokens[start:end]
-            words = self._replacement([t.text for t in matched])
-            if matched:
-                left, right = matched[0].start, matched[-1].end
-            else:
-                left = right = len(text.rstrip())
-            replacement = join_tokens(words)
-            if not matched and replacement and not (CLITIC.match(words[0]) or words[0] in ATTACHED_PUNCTUATION):
-                replacement = " " + replacement
-            if not replacement:  # a deletion also takes the space after the span (or before it, at the end)
-                trailing = len(text[right:]) - len(text[right:].lstrip(" "))
-                right += trailing
-                if not trailing:
-                    left = len(text[:left].rstrip(" "))
-            pieces += [text[cursor:left], replacement]
-            cursor = right
-        pieces.append(text[cursor:])
-        rewritten = "".join(pieces)
-        return rewritten if rewritten != text else None
+        return rewrite(text, self.edits(text, noun, allowed))
+
+    def _edit(self, text: str, tokens: list[Token], start: int, end: int) -> Edit:
+        matched = tokens[start:end]
+        words = self._replacement([t.text for t in matched])
+        replacement = join_tokens(words)
+        if matched:
+            left, right = matched[0].start, matched[-1].end
+        else:
+            left = right = len(text.rstrip())
+        attaches = bool(words) and bool(CLITIC.match(words[0]) or words[0] in ATTACHED_PUNCTUATION)
+        if replacement and not attaches and left > 0 and not text[left - 1].isspace():
+            replacement = " " + replacement  # "It's" with "'s -> is" becomes "It is", not "Itis"
+        if attaches:
+            left = len(text[:left].rstrip(" "))  # "It is" with "is -> 's" becomes "It's"
+        if not replacement:  # a deletion also takes the space after the span (or before it, at the end)
+            trailing = len(text[right:]) - len(text[right:].lstrip(" "))
+            right += trailing
+            if not trailing:
+                left = len(text[:left].rstrip(" "))
+        return Edit(start, end, left, right, replacement)
 
     def _replacement(self, matched: list[str]) -> list[str]:
         bound = {want: word for want, word in zip(self.pattern, matched) if want in PLACEHOLDERS}
@@ -287,14 +327,37 @@ def rules_format(path: Path) -> str:
     raise RobustEvalError(f"rules file '{path}' must end in .json or .tsv")
 
 
-def load_rules(path: str | Path | None = None) -> list[Rule]:
-    """Rules from a JSON / TSV file, or the built-in rules (the paper's kinds) when `path` is None."""
-    if path is None:
-        content = package_files.files("attacks").joinpath(DEFAULT_RULES).read_text(encoding="utf-8")
-        return parse_rules(content, "json", "built-in")
-    path = Path(path)
+def apply_together(
+    rules: Sequence[Rule], text: str, noun: Callable[[str], bool] = is_noun,
+    allowed: Callable[[int], bool] | None = None,
+) -> str | None:
+    """`text` rewritten by every rule at once, or None unless each applies and no two share a token."""
+    edits: list[Edit] = []
+    for rule in rules:
+        mine = rule.edits(text, noun, allowed)
+        if not mine or any(a.overlaps(b) for a in mine for b in edits):
+            return None
+        edits += mine
+    return rewrite(text, edits)
+
+
+def rule_set_names() -> tuple[str, ...]:
+    """Names of the rule sets shipped with the package (`load_rules("hand-written")`, ...)."""
+    return tuple(RULE_SETS)
+
+
+def load_rules(spec: str | Path | None = None) -> list[Rule]:
+    """Rules of a shipped rule set by name (`mined`, the default, or `hand-written`) or of a JSON / TSV file."""
+    name = DEFAULT_RULE_SET if spec is None else str(spec)
+    if name in RULE_SETS:
+        content = package_files.files("attacks").joinpath(RULE_SETS[name]).read_text(encoding="utf-8")
+        return parse_rules(content, "json", name)
+    path = Path(name)
     if not path.is_file():
-        raise RobustEvalError(f"rules file '{path}' does not exist: check the path or run `robust-eval sears mine`")
+        raise RobustEvalError(
+            f"rules '{name}' are neither a rule set ({', '.join(RULE_SETS)}) nor an existing file: "
+            "check the path or run `robust-eval sears mine`"
+        )
     return parse_rules(path.read_text(encoding="utf-8"), rules_format(path), str(path))
 
 

@@ -1,57 +1,83 @@
-"""The SEARs search: every applicable rule rewrites the original once (Ribeiro et al., ACL 2018, Section 4).
+"""The SEARs search: every applicable rule alone, then two rules at once (Ribeiro et al., ACL 2018, Section 3).
 
-Each rewrite that flips the prediction and satisfies the equivalence constraints counts as a flip of its
-rule; the attack succeeds with the most confident such rewrite. The result's details record the rules
-that applied (`rules_applied`) and those that flipped (`rule_flips`), and `rule_flip_rates` sums them
-over many results into per-rule and overall flip rates.
+Stage 1 rewrites the original once per applicable rule, checks every rewrite for semantic equivalence (one
+batched call of the equivalence constraint) and queries the model on the equivalent ones: each application
+is recorded with its verdict and whether it flipped the prediction, so per-rule flip rates are flips over
+equivalent applications as in the paper. Stage 2 runs only when no single rule flipped: every pair of
+rules whose rewrites were equivalent alone and whose matches share no token is applied at once; the model
+scores the pairs first and the flipping ones are checked for equivalence. The attack succeeds with the
+most confident equivalent flip. What happened is stored as `attacks.sears.outcome.SearsDetails`, and the
+back-translation filter's counts as `FilterCounts`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Sequence
 
-from attacks.core import AttackContext, QueryBudgetExhausted, Scored, SearchMethod
-from attacks.result import AttackResult
+from attacks.constraints.back_translation import COUNTS_KEY, BackTranslationFilter
+from attacks.core import AttackContext, Constraint, QueryBudgetExhausted, Scored, SearchMethod
+from attacks.sears.outcome import DETAILS_KEY, PAIR_JOIN, RuleApplication, SearsDetails
+from attacks.sears.transformation import RuleRewrite
+from attacks.text import AttackedText
 
 
-class OneRuleAtATime(SearchMethod):
-    """Score every single-rule rewrite of the original in one batch; keep the best equivalent flip."""
+class RulesAloneThenPairs(SearchMethod):
+    """Single-rule rewrites of the original, then non-overlapping pairs of rules (`pairs=False`: singles only).
+
+    The search applies `equivalence` itself (it records every verdict), so the constraint is not one of the
+    attack's constraints.
+    """
+
+    def __init__(self, rewrite: RuleRewrite, equivalence: Constraint | None, pairs: bool = True) -> None:
+        self.rewrite = rewrite
+        self.equivalence = equivalence
+        self.pairs = pairs
 
     def search(self, context: AttackContext, start: Scored) -> Scored:
-        candidates = context.transform(start.text)
-        context.details["rules_applied"] = []
-        context.details["rule_flips"] = {}
-        if not candidates:
-            return start
+        if self.equivalence is not None:
+            self.equivalence.reset()  # the search, not the engine, owns this constraint
         try:
-            scored = context.evaluate(candidates)
+            return self._search(context, start)
+        finally:
+            if isinstance(self.equivalence, BackTranslationFilter):
+                context.details[COUNTS_KEY] = self.equivalence.take_counts(context.original).to_dict()
+
+    def _search(self, context: AttackContext, start: Scored) -> Scored:
+        singles = context.transform(start.text)
+        verdicts = self._equivalent(singles, context.original)
+        equivalent = [c for c, ok in zip(singles, verdicts) if ok]
+        try:
+            scored = {s.text.text: s for s in context.evaluate(equivalent)} if equivalent else {}
         except QueryBudgetExhausted:
-            return start
-        context.details["rules_applied"] = [s.text.history[-1] for s in scored]
-        flipping = [[s] for s in scored if s.success]
-        equivalent = [group[0] for group in context.best_per_group(flipping) if group]
-        context.details["rule_flips"] = {s.text.history[-1]: 1 for s in equivalent}
-        return max(equivalent, key=lambda s: s.score) if equivalent else start
+            scored = {}
+        applications = []
+        for candidate, ok in zip(singles, verdicts):
+            result = scored.get(candidate.text)
+            flipped = bool(ok and result is not None and result.success)
+            applications.append(RuleApplication(candidate.history[-1], ok, flipped, candidate.text if flipped else None))
+        details = SearsDetails(applications)
+        flips = [scored[c.text] for c in equivalent if c.text in scored and scored[c.text].success]
+        if not flips and self.pairs and not context.exhausted:
+            rules = [c.history[-1] for c in equivalent if c.text in scored]
+            pair_flips, tried = self._pairs(context, start.text, rules)
+            details = SearsDetails(applications, tried, [s.text.history[-1] for s in pair_flips])
+            flips = pair_flips
+        context.details[DETAILS_KEY] = details.to_dict()
+        return max(flips, key=lambda s: s.score) if flips else start
 
+    def _pairs(self, context: AttackContext, text: AttackedText, rules: Sequence[str]) -> tuple[list[Scored], int]:
+        """Equivalent flips among the pairs of `rules`, and how many pairs the model scored."""
+        candidates = self.rewrite.pairs(text, context.allowed_indices(text), rules)
+        try:
+            scored = context.evaluate(candidates) if candidates else []
+        except QueryBudgetExhausted:
+            return [], 0
+        flipping = [s for s in scored if s.success]
+        verdicts = self._equivalent([s.text for s in flipping], context.original)
+        return [s for s, ok in zip(flipping, verdicts) if ok], len(scored)
 
-def rule_flip_rates(results: Iterable[AttackResult | Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per rule: `applied` (examples it applied to), `flips` and `rate`; key `"all"`: examples with a flip.
+    def _equivalent(self, candidates: Sequence[AttackedText], original: AttackedText) -> list[bool]:
+        if self.equivalence is None or not candidates:
+            return [True] * len(candidates)
+        return self.equivalence.filter(candidates, original)
 
-    Skipped examples (already misclassified) are not counted, as in the paper's flip rates.
-    """
-    applied: Counter = Counter()
-    flips: Counter = Counter()
-    attacked = flipped = 0
-    for result in results:
-        record = result.to_dict() if isinstance(result, AttackResult) else result
-        if record["status"] == "skipped":
-            continue
-        details = record.get("details", {})
-        attacked += 1
-        flipped += bool(details.get("rule_flips"))
-        applied.update(details.get("rules_applied", []))
-        flips.update(details.get("rule_flips", {}))
-    rates = {rule: {"applied": n, "flips": flips[rule], "rate": flips[rule] / n} for rule, n in applied.most_common()}
-    rates["all"] = {"applied": attacked, "flips": flipped, "rate": flipped / attacked if attacked else 0.0}
-    return rates

@@ -17,7 +17,6 @@ from typing import Any, Mapping, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from robust_eval import metrics
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.experiment import EXPERIMENT_COPY
 from robust_eval.pipeline.store import read_records, read_run, write_json_atomic
@@ -26,6 +25,7 @@ from robust_eval.report.comparisons import comparison_rows, excludes_zero, point
 from robust_eval.report.model_card import card_section, interval, percent, update_model_card
 from robust_eval.report.pairs import sample_pairs, visible
 from robust_eval.report.quality import share
+from robust_eval.report.rules import filter_rows, rule_sections
 from robust_eval.report.summary import build_summary
 from robust_eval.report.validation import validation_summary
 
@@ -80,24 +80,6 @@ def _environment(markdown: bool) -> Environment:
     return env
 
 
-def rule_flip_sections(records: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per recipe that reports rules: flips per rule and checkpoint, and a chart of the totals."""
-    checkpoints = list(summary["metrics"]["checkpoints"])
-    sections = []
-    for recipe in (r["name"] for r in summary["config"]["recipes"]):
-        per_checkpoint = {c: metrics.rule_flips(records, c, recipe) for c in checkpoints}
-        totals: dict[str, int] = {}
-        for flips in per_checkpoint.values():
-            for rule, count in flips.items():
-                totals[rule] = totals.get(rule, 0) + count
-        if totals:
-            ranked = dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
-            rows = [(rule, [per_checkpoint[c].get(rule, 0) for c in checkpoints], total) for rule, total in ranked.items()]
-            title = f"{recipe}: prediction flips per rule (all checkpoints)"
-            sections.append({"recipe": recipe, "rows": rows, "figure": plots.rule_flips(ranked, title)})
-    return sections
-
-
 def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the Markdown and HTML templates show."""
     config = summary["config"]
@@ -115,8 +97,9 @@ def context(run: Mapping[str, Any], records: Sequence[Mapping[str, Any]], summar
             "budget": plots.success_vs_budget(records, checkpoints, recipes, summary),
             "queries": plots.query_histogram(records, recipes),
         },
-        "rules": rule_flip_sections(records, summary),
+        "rules": rule_sections(records, checkpoints, recipes),
         **comparison_context(summary),
+        "bt_filter": filter_rows(records, checkpoints, recipes),
         "pairs": sample_pairs(records, checkpoints, recipes),
         "config_json": json.dumps(config, indent=2, sort_keys=True),
         "environment_json": json.dumps(
