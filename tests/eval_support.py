@@ -145,3 +145,19 @@ def strip_timings(value):
     if isinstance(value, list):
         return [strip_timings(v) for v in value]
     return value
+
+
+HOSTILE = " <b>&"
+
+
+def hostile_run(checkpoints: Sequence[Path], tmp_path: Path, capsys) -> Path:
+    """A finished tiny evaluation (tiny-swap) whose texts all end in markup, so every pair shown holds some."""
+    data = tmp_path / "reviews.jsonl"
+    rows = [(text + HOSTILE, label) for text, label in TEXTS]
+    data.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["evaluate", "--data", str(data), "--recipe", "tiny-swap", "--out", str(out), "--no-progress"]
+    for checkpoint in checkpoints:
+        args += ["--model", str(checkpoint)]
+    assert main(args) == 0, capsys.readouterr().err
+    return out

@@ -8,24 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from eval_support import TEXTS, fitted_checkpoints, main  # noqa: F401 (fixtures)
+from eval_support import fitted_checkpoints, hostile_run, main  # noqa: F401 (fixtures)
 from robust_eval.report.validation import wilson
-
-HOSTILE = " <b>&"
 
 
 @pytest.fixture
 def run_dir(fitted_checkpoints, tmp_path: Path, capsys) -> Path:
     """A finished tiny evaluation whose texts hold markup."""
-    data = tmp_path / "reviews.jsonl"
-    rows = [(text + HOSTILE, label) for text, label in TEXTS]
-    data.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows), encoding="utf-8")
-    out = tmp_path / "run"
-    args = ["evaluate", "--data", str(data), "--recipe", "tiny-swap", "--out", str(out), "--no-progress"]
-    for checkpoint in fitted_checkpoints:
-        args += ["--model", str(checkpoint)]
-    assert main(args) == 0, capsys.readouterr().err
-    return out
+    return hostile_run(fitted_checkpoints, tmp_path, capsys)
 
 
 def read_sheet(path: Path) -> list[dict[str, str]]:

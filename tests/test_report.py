@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eval_support import TEXTS, copy_checkpoints, fitted_checkpoints, main  # noqa: F401 (fixtures)
+from eval_support import copy_checkpoints, fitted_checkpoints, hostile_run, main  # noqa: F401 (fixtures)
 from robust_eval.report import render
 from robust_eval.report.model_card import END, START
 from robust_eval.report.pairs import Segment, diff_segments
@@ -18,21 +18,11 @@ from robust_eval.report.summary import SCHEMA, SCHEMA_VERSION
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import render_check  # noqa: E402
 
-HOSTILE = " <b>&"
-
 
 @pytest.fixture
 def run_dir(copy_checkpoints, tmp_path: Path, capsys) -> Path:
     """A finished evaluation whose texts all hold markup (so every adversarial pair shown does)."""
-    data = tmp_path / "reviews.jsonl"
-    rows = [(text + HOSTILE, label) for text, label in TEXTS]
-    data.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows), encoding="utf-8")
-    out = tmp_path / "run"
-    args = ["evaluate", "--data", str(data), "--recipe", "tiny-swap", "--out", str(out), "--no-progress"]
-    for checkpoint in copy_checkpoints():
-        args += ["--model", str(checkpoint)]
-    assert main(args) == 0, capsys.readouterr().err
-    return out
+    return hostile_run(copy_checkpoints(), tmp_path, capsys)
 
 
 def test_report_rerenders_identically_from_records_alone(run_dir: Path, capsys) -> None:
