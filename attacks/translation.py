@@ -195,6 +195,7 @@ class ApertiumPipeline:
         self._stderr = tempfile.TemporaryFile()
         self._processes: list[_Process] = []  # every live process, for polling and for killing
         self._finalizer = weakref.finalize(self, _kill_all, self._processes)
+        self._lock = threading.Lock()  # one request at a time
         self.front = self._start(commands.front)
         self.tagger = self.back = self.probe = self._spare = None
         self._awaiting_verdict: deque[bytes] = deque()  # blocks sent to the probe, in order
@@ -214,8 +215,22 @@ class ApertiumPipeline:
         """Process-group ids of the running processes (for tests and diagnostics)."""
         return [p.popen.pid for p in self._processes]
 
+    @property
+    def alive(self) -> bool:
+        """False once the pipeline was closed (by `close` or after an error)."""
+        return bool(self._processes)
+
     def translate_blocks(self, blocks: Sequence[bytes]) -> list[bytes]:
         """Translated stream-format blocks, one per block, in order."""
+        with self._lock:
+            return self._translate(blocks)
+
+    def close(self) -> None:
+        self._finalizer()
+
+    # -- internals --
+
+    def _translate(self, blocks: Sequence[bytes]) -> list[bytes]:
         last = self.back or self.front
         for block in blocks:
             self.front.send(block)
@@ -228,11 +243,6 @@ class ApertiumPipeline:
 
         self._pump(collect)
         return answers
-
-    def close(self) -> None:
-        self._finalizer()
-
-    # -- internals --
 
     def _start(self, command: str, one_block: bool = False) -> _Process:
         process = _Process(command, self.environment, self._stderr, one_block)
@@ -382,6 +392,11 @@ class ApertiumTranslator:
         """Process-group ids of every running Apertium process (for tests and diagnostics)."""
         return [pid for pipelines in self._running.values() for p in pipelines for pid in p.pids]
 
+    @property
+    def fresh_taggers(self) -> int:
+        """Blocks that needed a freshly started tagger so far (see the module docstring)."""
+        return sum(p.fresh_taggers for pipelines in self._running.values() for p in pipelines)
+
     def _remember(self, round_trips: dict[str, str]) -> None:
         self._round_trips.update(round_trips)
         excess = len(self._round_trips) - self.cache_size
@@ -411,7 +426,7 @@ class ApertiumTranslator:
     def _pipelines(self, direction: str, count: int) -> list[ApertiumPipeline]:
         """`count` running pipelines of `direction` (started as needed; broken ones replaced)."""
         with self._lock:
-            running = [p for p in self._running.get(direction, []) if p._processes]
+            running = [p for p in self._running.get(direction, []) if p.alive]
             if len(running) < count:
                 commands, environment, _ = self._mode(direction)
                 starting = [

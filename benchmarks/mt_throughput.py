@@ -32,7 +32,7 @@ def measure(pipelines: int, sentences: list[str], warm_up: list[str]) -> tuple[d
     started = time.perf_counter()
     round_trips = translator.back_translate(sentences)
     seconds = time.perf_counter() - started
-    fresh = sum(p.fresh_taggers for group in translator._running.values() for p in group)
+    fresh = translator.fresh_taggers
     translator.close()
     row = {"pipelines": pipelines, "sentences": len(sentences), "seconds": round(seconds, 3),
            "sentences_per_s": round(len(sentences) / seconds, 1), "fresh_taggers": fresh}
