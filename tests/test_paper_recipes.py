@@ -21,7 +21,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def victim_and_examples():
-    """MiniLM with a classification head (seeded) and two short MR test sentences labelled as it predicts them."""
+    """MiniLM with a classification head (seeded) and the two short MR test sentences it is least sure about,
+    labelled as it predicts them."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -31,9 +32,10 @@ def victim_and_examples():
     path = resources.require("minilm")
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2, use_safetensors=True)
     victim = HFVictim(model, AutoTokenizer.from_pretrained(path), device="cpu")
-    texts = [e.text for e in load_dataset("mr:test").examples if 6 <= len(e.text.split()) <= 12][:2]
-    labels = victim.predict_proba(texts).argmax(axis=1)
-    return victim, [Example(f"t{i}", text, int(label)) for i, (text, label) in enumerate(zip(texts, labels))]
+    texts = [e.text for e in load_dataset("mr:test").examples if 6 <= len(e.text.split()) <= 12][:40]
+    probs = victim.predict_proba(texts)
+    chosen = abs(probs[:, 0] - probs[:, 1]).argsort()[:2]
+    return victim, [Example(f"t{i}", texts[i], int(probs[i].argmax())) for i in chosen]
 
 
 def swaps(result) -> list[tuple[int, str, str]]:
