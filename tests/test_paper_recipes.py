@@ -7,8 +7,8 @@ import pytest
 from attacks.constraints import STOPWORDS, TEXTFOOLER_STOPWORDS, PartOfSpeech
 from attacks.registry import build_recipe
 from attacks.text import AttackedText
-from minilm_support import seeded_victim_and_examples
 from robust_eval.core import resources
+from robust_eval.core.data import Example, load_dataset
 
 pytestmark = [
     pytest.mark.integration,
@@ -21,8 +21,21 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def victim_and_examples():
-    """MiniLM with a classification head (seeded) and two short MR test sentences labelled as it predicts them."""
-    return seeded_victim_and_examples(2)
+    """MiniLM with a classification head (seeded) and the two short MR test sentences it is least sure about,
+    labelled as it predicts them."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from robust_eval.core.victim import HFVictim
+
+    torch.manual_seed(0)
+    path = resources.require("minilm")
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2, use_safetensors=True)
+    victim = HFVictim(model, AutoTokenizer.from_pretrained(path), device="cpu")
+    texts = [e.text for e in load_dataset("mr:test").examples if 6 <= len(e.text.split()) <= 12][:40]
+    probs = victim.predict_proba(texts)
+    chosen = abs(probs[:, 0] - probs[:, 1]).argsort()[:2]
+    return victim, [Example(f"t{i}", texts[i], int(probs[i].argmax())) for i in chosen]
 
 
 def swaps(result) -> list[tuple[int, str, str]]:

@@ -47,6 +47,8 @@ def test_wordnet_synonyms_keep_part_of_speech_and_form() -> None:
     assert "drama" in play_noun and "playact" not in play_noun
     assert "playact" in play_verb and "drama" not in play_verb
     assert "drama" in WordNetSynonymSwap().substitutes("play")  # the TextDefender profile ignores the tag
+    dreamt = AttackedText.from_text("she dreamt of it")
+    assert "dreamed" not in swap.substitutes_in(dreamt, [1])[0]  # the word's own lemma is no substitute
 
 
 @needs_tagger

@@ -22,7 +22,8 @@ Where this differs from the paper and its code:
   scale. `min_similarity` = `CALIBRATED_MIN_SIMILARITY` is the MiniLM cosine that best separates one-word
   swaps by same-part-of-speech WordNet synonyms from swaps by random words on MR dev windows (it keeps 68 %
   of the former and 32 % of the latter; same benchmark, "min_similarity").
-- Tagger: spaCy's (the code uses NLTK's), the original word tagged in the same window as its substitute.
+- Tagger: spaCy's (the code uses NLTK's), the original word tagged in the same window as its substitute;
+  every swapped word of a candidate is checked, earlier swaps again in their new context (the code: the new one).
 - Importance: the code replaces the word by an out-of-vocabulary token and adds a term when that alone
   flips the label; the paper (and TextAttack) delete it, as here. Among several candidates that flip the
   label, the one with the highest goal score wins (the code: the highest sentence similarity).

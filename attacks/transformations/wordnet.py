@@ -5,7 +5,8 @@
 - `PosWordNetSwap`: as the PWWS authors' code does, only synsets of the word's part of speech in its
   sentence (the sentence is tagged, the Penn tag mapped to WordNet's noun / verb / adjective / adverb; words
   whose tag has none, e.g. modals or particles, get no substitute), each lemma inflected to the word's form
-  (plural nouns, verb tense and person, comparatives) or dropped when no such form is known.
+  (plural nouns, verb tense and person, comparatives) or dropped when no such form is known; the word's own
+  lemma is never a substitute (the authors' code drops it too).
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ class PosWordNetSwap(WordNetSynonymSwap):
         pos = wordnet_pos(tag)
         if pos is None:
             return []
+        own_lemma = self.wordnet.morphy(word, pos)  # "digs" -> "dig": never offered again in another form
         forms: dict[str, None] = {}
         for lemma in self._synonyms(word, pos):
+            if lemma == own_lemma:
+                continue
             form = inflect(lemma, tag)
             if form is not None and form != word:
                 forms[form] = None
