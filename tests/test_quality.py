@@ -29,7 +29,7 @@ needs_link_grammar = pytest.mark.skipif(
 
 def result(quality: ExampleQuality | None) -> AttackResult:
     return AttackResult("x1", "a good film", "a fine film", 1, 1, 0, 0.9, 0.4, 7, [1], 3, 1 / 3, "succeeded", 0.1,
-                        {"changes": ["good -> fine"]}, quality)
+                        {"changes": ["good -> fine"]}, quality=quality)
 
 
 def test_quality_is_stored_with_the_result_and_old_records_load_without() -> None:
