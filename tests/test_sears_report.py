@@ -42,7 +42,7 @@ def test_report_shows_top_rules_and_filter_rejections(copy_checkpoints, tmp_path
 
     assert main(["report", str(out)]) == 0
     markdown = (out / "report.md").read_text(encoding="utf-8")
-    assert "## Top rules: tiny-swap" in markdown and "| movie -> film |" in markdown
+    assert "## Top rules: tiny-swap" in markdown and "| movie -\\> film |" in markdown  # Markdown-escaped data
     assert "## Back-translation filter" in markdown and f"| {10 * len(attacked)} | {4 * len(attacked)} | 40.0 % |" in markdown
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Top rules: tiny-swap" in html and "<b>film</b>" not in html  # data is escaped

@@ -90,7 +90,7 @@ def test_rules_files_round_trip(tmp_path) -> None:
 
 
 def test_bad_rules_files(tmp_path) -> None:
-    with pytest.raises(RobustEvalError, match="does not exist"):
+    with pytest.raises(RobustEvalError, match="neither a rule set .* nor an existing file"):
         load_rules(tmp_path / "missing.json")
     with pytest.raises(RobustEvalError, match="must end in"):
         (tmp_path / "r.yaml").write_text("x")
