@@ -39,6 +39,14 @@ def measure(pipelines: int, sentences: list[str], warm_up: list[str]) -> tuple[d
     return row, round_trips
 
 
+def load_average() -> float | None:
+    """The 1-minute load average (other work on a shared host slows every number down)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipelines", type=int, nargs="+", default=[1, 2])
@@ -69,7 +77,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "host": {"cores": usable_cores(), "processor": platform.processor() or platform.machine(),
-                 "python": platform.python_version()},
+                 "python": platform.python_version(), "load_average_at_end": load_average()},
         "direction": "eng-spa-eng", "data": "mr:train", "rows": rows,
     }, indent=2) + "\n", encoding="utf-8")
     print(f"written {args.out}")
