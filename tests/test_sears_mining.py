@@ -115,7 +115,7 @@ def test_equivalence_check_and_held_out_evidence_with_real_mt() -> None:
     candidates = [Candidate(Rule.parse("movie", "film"), frozenset({0}), ("spa",)),
                   Candidate(Rule.parse("is", "is not"), frozenset({0}), ("spa",))]
     score = BackTranslationScore()
-    checked = check_equivalence(candidates, texts, score, MiningSettings(applications=6))
+    checked = check_equivalence(candidates, texts, [score], MiningSettings(applications=6))
     assert [(c.applications, c.not_equivalent) for c in checked][0] == (6, 0)
     assert checked[1].not_equivalent >= 5 and not checked[1].kept(MiningSettings())
     victim = LexiconVictim({"film": -3.0, "movie": 1.0})
@@ -123,6 +123,23 @@ def test_equivalence_check_and_held_out_evidence_with_real_mt() -> None:
                                        DEFAULT_THRESHOLD)
     assert correct == 6 and found[0].applications == 6 and set(found[0].flips) == set(range(6))
     assert found[0].flip_rate == 1.0 and found[0].example == (texts[0], "The film is long.")
+
+
+@needs_mt
+def test_a_second_pivot_rejects_what_the_first_cannot_tell_apart() -> None:
+    from attacks.constraints.back_translation import BackTranslationScore
+    from attacks.translation import ApertiumTranslator
+
+    texts = ["The film wears its heart on its sleeve.", "The town and its people.", "A story with its own logic.",
+             "The band and its music.", "The show lost its way.", "The company and its workers."]
+    candidate = Candidate(Rule.parse("its", "his"), frozenset({0}), ("spa",))
+    spanish = BackTranslationScore()  # Spanish "su" is its and his alike
+    esperanto = BackTranslationScore(ApertiumTranslator("en", "eo"), spanish.encoder)
+    settings = MiningSettings(applications=6)
+    assert check_equivalence([candidate], texts, [spanish], settings)[0].kept(settings)
+    assert not check_equivalence([candidate], texts, [spanish, esperanto], settings)[0].kept(settings)
+    with pytest.raises(RobustEvalError, match="check pivot"):
+        MiningSettings(check_pivots=("xx",))
 
 
 @needs_mt

@@ -30,6 +30,7 @@ def mine(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Back-translation score threshold (default: calibrated)."),
     max_rejected: float = typer.Option(0.1, "--max-rejected", help="Reject a rule if more than this share of its applications is not equivalent."),
     generalise: bool = typer.Option(True, "--generalise/--no-generalise", help="Propose {DET} / {NOUN} generalisations."),
+    check_pivots: str = typer.Option("spa,eo", "--check-pivots", help="Pivots through which every application must be equivalent."),
     text_column: str = typer.Option("text", "--text-column"),
     label_column: str = typer.Option("label", "--label-column"),
 ) -> None:
@@ -53,6 +54,7 @@ def mine(
         max_tokens=max_tokens, min_support=min_support, max_candidates=max_candidates, applications=applications,
         min_applications=min_applications, threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         max_rejected=max_rejected, generalise=generalise,
+        check_pivots=tuple(p.strip() for p in check_pivots.split(",") if p.strip()),
     )
     dataset = load_dataset(data, text_column, label_column).head(limit)
     check = load_dataset(check_data, text_column, label_column) if check_data else None
@@ -67,11 +69,13 @@ def mine(
                           "--max-candidates", str(max_candidates), "--applications", str(applications),
                           "--min-applications", str(min_applications), "--threshold", str(settings.threshold),
                           "--max-rejected", str(max_rejected), *([] if generalise else ["--no-generalise"]),
+                          "--check-pivots", ",".join(settings.check_pivots),
                           "-o", str(output), *(["--stats", str(stats)] if stats else [])])
     meta = {
         "mine_command": command, "data": dataset.name, "sentences": len(dataset),
         "check_data": check.name if check else dataset.name, "pivots": chosen_pivots, "threshold": settings.threshold,
-        "score": "cos(E(BT(x)), E(BT(x'))), Apertium eng-spa-eng, MiniLM",
+        "check_pivots": list(settings.check_pivots),
+        "score": "cos(E(BT(x)), E(BT(x'))), MiniLM; Apertium eng-P-eng for each check pivot P (every one >= threshold)",
     }
     save_rules(kept, output, meta)
     if stats:

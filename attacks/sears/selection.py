@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from attacks.constraints.back_translation import BackTranslationScore
+from attacks.sears.mining import scores_in_chunks
 from attacks.sears.rules import Rule, is_noun
 from robust_eval.core.errors import RobustEvalError
 
@@ -84,7 +85,7 @@ def held_out_evidence(
         progress(f"held out: {len(rewrites)} rewrites of {len(correct)} correctly predicted sentences by {len(rules)} rules")
     distinct = list(dict.fromkeys(text for _, _, text in rewrites))
     new_prediction = dict(zip(distinct, np.asarray(predict(distinct)).argmax(axis=1))) if distinct else {}
-    scores = score([texts[i] for _, i, _ in rewrites], [text for _, _, text in rewrites])
+    scores = scores_in_chunks(score, [texts[i] for _, i, _ in rewrites], [text for _, _, text in rewrites], progress)
     evidence = []
     for number, rule in enumerate(rules):
         mine = [(i, text, s) for (n, i, text), s in zip(rewrites, scores) if n == number]
