@@ -89,8 +89,13 @@ def test_rules_files_round_trip(tmp_path) -> None:
         assert [(r.lhs, r.rhs, r.support, r.flips) for r in loaded] == [(r.lhs, r.rhs, r.support, r.flips) for r in rules]
 
 
+def test_rewrites_next_to_clitics_keep_their_spacing() -> None:
+    assert Rule.parse("'s", "is").apply("It's fine.", noun=no_nouns) == "It is fine."
+    assert Rule.parse("is", "'s").apply("It is fine.", noun=no_nouns) == "It's fine."
+
+
 def test_bad_rules_files(tmp_path) -> None:
-    with pytest.raises(RobustEvalError, match="does not exist"):
+    with pytest.raises(RobustEvalError, match="neither a rule set"):
         load_rules(tmp_path / "missing.json")
     with pytest.raises(RobustEvalError, match="must end in"):
         (tmp_path / "r.yaml").write_text("x")
@@ -105,8 +110,8 @@ def test_bad_rules_files(tmp_path) -> None:
         parse_rules("a\tb\tmany\n", "tsv")
 
 
-def test_built_in_rules_cover_the_paper_kinds() -> None:
-    rules = {str(r) for r in load_rules()}
+def test_hand_written_rules_cover_the_paper_kinds() -> None:
+    rules = {str(r) for r in load_rules("hand-written")}
     for kind in ["What is -> What 's", "movie -> film", "film -> movie", "this -> that", "is -> was",
                  "It 's -> It was", "{DET} {NOUN} -> it", "{DET} {NOUN} -> this", "{DET} {NOUN} -> that", "{END} -> ?"]:
         assert kind in rules
