@@ -97,6 +97,21 @@ def test_selection_maximises_coverage_of_equivalent_flips() -> None:
     assert [str(e.rule) for e in select([many, other], sentences=10, budget=1).chosen] == ["movie -> film"]
     rules = chosen.rules()
     assert rules[0].flips == 3 and rules[0].extra["heldout_flip_rate"] == 0.3
+    # The unsafe rule is not eligible at all; the redundant one can follow the chosen ones with gain 0.
+    assert [str(e.rule) for e in chosen.unchosen] == ["film -> movie"]
+    assert [(str(r), r.extra["selection_gain"]) for r in chosen.rules(with_unchosen=True)][2] == ("film -> movie", 0.0)
+
+
+def test_review_file_verdicts(tmp_path) -> None:
+    from attacks.sears.selection import read_review
+
+    path = tmp_path / "review.tsv"
+    path.write_text("# read by a person\nrule\tverdict\treason\nits -> his\treject\tchanges the referent\n"
+                    "movie -> film\taccept\tsame meaning\n")
+    assert read_review(path) == {"its -> his": "reject", "movie -> film": "accept"}
+    path.write_text("rule\tverdict\treason\nits -> his\tmaybe\t\n")
+    with pytest.raises(RobustEvalError, match="row 2 needs a rule and a verdict"):
+        read_review(path)
 
 
 def test_selection_weights_flips_by_their_equivalence_score() -> None:
@@ -172,11 +187,16 @@ def test_sears_mine_and_select_commands_write_rules_and_statistics(tmp_path, tin
     assert result.exit_code == 0, result.output
     assert "movie -> film" in {str(r) for r in load_rules(mined)}
     assert json.loads(mined.read_text())["meta"]["mine_command"].startswith("robust-eval sears mine --data")
+    review = tmp_path / "review.tsv"
+    review.write_text("rule\tverdict\treason\nmovie -> film\treject\tfor the test\n")
     result = CliRunner().invoke(app, ["sears", "select", "--rules", str(mined), "--model", str(tiny_checkpoint()),
-                                      "--heldout", str(data), "--output", str(selected), "--stats", str(stats)])
+                                      "--heldout", str(data), "--output", str(selected), "--stats", str(stats),
+                                      "--review", str(review)])
     assert result.exit_code == 0, result.output
+    assert "movie -> film" not in {str(r) for r in load_rules(selected)}
     meta = json.loads(selected.read_text())["meta"]
     assert meta["select_command"].startswith("robust-eval sears select") and meta["pivots"] == ["spa"]
+    assert meta["review"]["rejected"] == 1
     record = json.loads(stats.read_text())
     assert record["sentences"] == 5 and record["kept"] >= 1 and record["selection"]["heldout_correct"] >= 0
     assert stats.with_suffix(".md").read_text().startswith("# SEAR mining statistics")
