@@ -56,6 +56,8 @@ def test_placeholders_bind_and_copy_words() -> None:
     assert Rule.parse("{DET} {NOUN}", "it").apply("The movie is great", noun=toy_nouns) == "It is great"
     assert Rule.parse("{DET} {NOUN}", "this").apply("I hated a plot", noun=toy_nouns) == "I hated this"
     assert Rule.parse("{DET} {NOUN}", "the {NOUN}").apply("This plot, that movie", noun=toy_nouns) == "The plot, the movie"
+    # "no" is no {DET}: rewriting it would turn the meaning around.
+    assert Rule.parse("{DET} {NOUN}", "the {NOUN}").apply("It has no plot", noun=toy_nouns) is None
     # A noun followed by another noun is a compound: replacing only its first word would break it.
     assert Rule.parse("{DET} {NOUN}", "it").apply("the movie theater", noun=toy_nouns) is None
 

@@ -6,7 +6,8 @@ keep their character spans, so a rewrite touches only the matched span and the r
 exact spacing. Matching ignores case; the first replacement token takes the case of the first matched one.
 
 Rule tokens are literal words or placeholders:
-- `{DET}`: a determiner from a closed list (the, a, an, this, that, these, those, my, your, ...);
+- `{DET}`: a determiner from a closed list (the, a, an, this, that, these, those, my, your, ...; not the
+  negative `no`);
 - `{NOUN}`: a singular common noun by a WordNet heuristic (no POS tagger is available offline): the word is
   its own WordNet noun lemma, not a stopword, and its SemCor sense count as a noun is at least that of
   every other part of speech (words WordNet lists only as nouns count too). A `{NOUN}` ending a pattern
@@ -45,8 +46,10 @@ TOKEN_PATTERN = re.compile(
 )
 CLITIC = re.compile(r"^(?:n['’]t|['’](?:s|re|ve|ll|d|m))$", re.IGNORECASE)
 ATTACHED_PUNCTUATION = frozenset(".,!?;:%)]}")
+# Determiners a {DET} may match; the negative "no" is left out: rewriting it ("no reason" -> "the reason")
+# turns the meaning around.
 DETERMINERS = frozenset(
-    "the a an this that these those my your his her its our their some any every each no".split()
+    "the a an this that these those my your his her its our their some any every each".split()
 )
 PLACEHOLDERS = ("{DET}", "{NOUN}", "{END}")
 # Shipped rule sets: the rules mined from MR (versioned file, see its "meta") and the paper's hand-written kinds.
