@@ -97,6 +97,21 @@ def test_selection_maximises_coverage_of_equivalent_flips() -> None:
     assert [str(e.rule) for e in select([many, other], sentences=10, budget=1).chosen] == ["movie -> film"]
     rules = chosen.rules()
     assert rules[0].flips == 3 and rules[0].extra["heldout_flip_rate"] == 0.3
+    # The unsafe rule is not eligible at all; the redundant one can follow the chosen ones with gain 0.
+    assert [str(e.rule) for e in chosen.unchosen] == ["film -> movie"]
+    assert [(str(r), r.extra["selection_gain"]) for r in chosen.rules(with_unchosen=True)][2] == ("film -> movie", 0.0)
+
+
+def test_review_file_verdicts(tmp_path) -> None:
+    from attacks.sears.selection import read_review
+
+    path = tmp_path / "review.tsv"
+    path.write_text("# read by a person\nrule\tverdict\treason\nits -> his\treject\tchanges the referent\n"
+                    "movie -> film\taccept\tsame meaning\n")
+    assert read_review(path) == {"its -> his": "reject", "movie -> film": "accept"}
+    path.write_text("rule\tverdict\treason\nits -> his\tmaybe\t\n")
+    with pytest.raises(RobustEvalError, match="row 2 needs a rule and a verdict"):
+        read_review(path)
 
 
 def test_selection_weights_flips_by_their_equivalence_score() -> None:
@@ -115,7 +130,7 @@ def test_equivalence_check_and_held_out_evidence_with_real_mt() -> None:
     candidates = [Candidate(Rule.parse("movie", "film"), frozenset({0}), ("spa",)),
                   Candidate(Rule.parse("is", "is not"), frozenset({0}), ("spa",))]
     score = BackTranslationScore()
-    checked = check_equivalence(candidates, texts, score, MiningSettings(applications=6))
+    checked = check_equivalence(candidates, texts, [score], MiningSettings(applications=6))
     assert [(c.applications, c.not_equivalent) for c in checked][0] == (6, 0)
     assert checked[1].not_equivalent >= 5 and not checked[1].kept(MiningSettings())
     victim = LexiconVictim({"film": -3.0, "movie": 1.0})
@@ -123,6 +138,23 @@ def test_equivalence_check_and_held_out_evidence_with_real_mt() -> None:
                                        DEFAULT_THRESHOLD)
     assert correct == 6 and found[0].applications == 6 and set(found[0].flips) == set(range(6))
     assert found[0].flip_rate == 1.0 and found[0].example == (texts[0], "The film is long.")
+
+
+@needs_mt
+def test_a_second_pivot_rejects_what_the_first_cannot_tell_apart() -> None:
+    from attacks.constraints.back_translation import BackTranslationScore
+    from attacks.translation import ApertiumTranslator
+
+    texts = ["The film wears its heart on its sleeve.", "The town and its people.", "A story with its own logic.",
+             "The band and its music.", "The show lost its way.", "The company and its workers."]
+    candidate = Candidate(Rule.parse("its", "his"), frozenset({0}), ("spa",))
+    spanish = BackTranslationScore()  # Spanish "su" is its and his alike
+    esperanto = BackTranslationScore(ApertiumTranslator("en", "eo"), spanish.encoder)
+    settings = MiningSettings(applications=6)
+    assert check_equivalence([candidate], texts, [spanish], settings)[0].kept(settings)
+    assert not check_equivalence([candidate], texts, [spanish, esperanto], settings)[0].kept(settings)
+    with pytest.raises(RobustEvalError, match="check pivot"):
+        MiningSettings(check_pivots=("xx",))
 
 
 @needs_mt
@@ -155,11 +187,16 @@ def test_sears_mine_and_select_commands_write_rules_and_statistics(tmp_path, tin
     assert result.exit_code == 0, result.output
     assert "movie -> film" in {str(r) for r in load_rules(mined)}
     assert json.loads(mined.read_text())["meta"]["mine_command"].startswith("robust-eval sears mine --data")
+    review = tmp_path / "review.tsv"
+    review.write_text("rule\tverdict\treason\nmovie -> film\treject\tfor the test\n")
     result = CliRunner().invoke(app, ["sears", "select", "--rules", str(mined), "--model", str(tiny_checkpoint()),
-                                      "--heldout", str(data), "--output", str(selected), "--stats", str(stats)])
+                                      "--heldout", str(data), "--output", str(selected), "--stats", str(stats),
+                                      "--review", str(review)])
     assert result.exit_code == 0, result.output
+    assert "movie -> film" not in {str(r) for r in load_rules(selected)}
     meta = json.loads(selected.read_text())["meta"]
     assert meta["select_command"].startswith("robust-eval sears select") and meta["pivots"] == ["spa"]
+    assert meta["review"]["rejected"] == 1
     record = json.loads(stats.read_text())
     assert record["sentences"] == 5 and record["kept"] >= 1 and record["selection"]["heldout_correct"] >= 0
     assert stats.with_suffix(".md").read_text().startswith("# SEAR mining statistics")

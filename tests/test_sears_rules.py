@@ -56,6 +56,8 @@ def test_placeholders_bind_and_copy_words() -> None:
     assert Rule.parse("{DET} {NOUN}", "it").apply("The movie is great", noun=toy_nouns) == "It is great"
     assert Rule.parse("{DET} {NOUN}", "this").apply("I hated a plot", noun=toy_nouns) == "I hated this"
     assert Rule.parse("{DET} {NOUN}", "the {NOUN}").apply("This plot, that movie", noun=toy_nouns) == "The plot, the movie"
+    # "no" is no {DET}: rewriting it would turn the meaning around.
+    assert Rule.parse("{DET} {NOUN}", "the {NOUN}").apply("It has no plot", noun=toy_nouns) is None
     # A noun followed by another noun is a compound: replacing only its first word would break it.
     assert Rule.parse("{DET} {NOUN}", "it").apply("the movie theater", noun=toy_nouns) is None
 
@@ -89,6 +91,11 @@ def test_rules_files_round_trip(tmp_path) -> None:
         assert [(r.lhs, r.rhs, r.support, r.flips) for r in loaded] == [(r.lhs, r.rhs, r.support, r.flips) for r in rules]
 
 
+def test_rewrites_next_to_clitics_keep_their_spacing() -> None:
+    assert Rule.parse("'s", "is").apply("It's fine.", noun=no_nouns) == "It is fine."
+    assert Rule.parse("is", "'s").apply("It is fine.", noun=no_nouns) == "It's fine."
+
+
 def test_bad_rules_files(tmp_path) -> None:
     with pytest.raises(RobustEvalError, match="neither a rule set .* nor an existing file"):
         load_rules(tmp_path / "missing.json")
@@ -105,8 +112,8 @@ def test_bad_rules_files(tmp_path) -> None:
         parse_rules("a\tb\tmany\n", "tsv")
 
 
-def test_built_in_rules_cover_the_paper_kinds() -> None:
-    rules = {str(r) for r in load_rules()}
+def test_hand_written_rules_cover_the_paper_kinds() -> None:
+    rules = {str(r) for r in load_rules("hand-written")}
     for kind in ["What is -> What 's", "movie -> film", "film -> movie", "this -> that", "is -> was",
                  "It 's -> It was", "{DET} {NOUN} -> it", "{DET} {NOUN} -> this", "{DET} {NOUN} -> that", "{END} -> ?"]:
         assert kind in rules

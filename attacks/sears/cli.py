@@ -30,6 +30,7 @@ def mine(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Back-translation score threshold (default: calibrated)."),
     max_rejected: float = typer.Option(0.1, "--max-rejected", help="Reject a rule if more than this share of its applications is not equivalent."),
     generalise: bool = typer.Option(True, "--generalise/--no-generalise", help="Propose {DET} / {NOUN} generalisations."),
+    check_pivots: str = typer.Option("spa,eo", "--check-pivots", help="Pivots through which every application must be equivalent."),
     text_column: str = typer.Option("text", "--text-column"),
     label_column: str = typer.Option("label", "--label-column"),
 ) -> None:
@@ -53,6 +54,7 @@ def mine(
         max_tokens=max_tokens, min_support=min_support, max_candidates=max_candidates, applications=applications,
         min_applications=min_applications, threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         max_rejected=max_rejected, generalise=generalise,
+        check_pivots=tuple(p.strip() for p in check_pivots.split(",") if p.strip()),
     )
     dataset = load_dataset(data, text_column, label_column).head(limit)
     check = load_dataset(check_data, text_column, label_column) if check_data else None
@@ -67,11 +69,13 @@ def mine(
                           "--max-candidates", str(max_candidates), "--applications", str(applications),
                           "--min-applications", str(min_applications), "--threshold", str(settings.threshold),
                           "--max-rejected", str(max_rejected), *([] if generalise else ["--no-generalise"]),
+                          "--check-pivots", ",".join(settings.check_pivots),
                           "-o", str(output), *(["--stats", str(stats)] if stats else [])])
     meta = {
         "mine_command": command, "data": dataset.name, "sentences": len(dataset),
         "check_data": check.name if check else dataset.name, "pivots": chosen_pivots, "threshold": settings.threshold,
-        "score": "cos(E(BT(x)), E(BT(x'))), Apertium eng-spa-eng, MiniLM",
+        "check_pivots": list(settings.check_pivots),
+        "score": "cos(E(BT(x)), E(BT(x'))), MiniLM; Apertium eng-P-eng for each check pivot P (every one >= threshold)",
     }
     save_rules(kept, output, meta)
     if stats:
@@ -89,6 +93,8 @@ def select_rules(
     budget: int = typer.Option(50, "--budget", help="Most rules to keep."),
     output: Path = typer.Option(Path("sears_rules.json"), "--output", "-o", help="Rules file to write (.json or .tsv)."),
     stats: Optional[Path] = typer.Option(None, "--stats", help="Mining statistics .json to add the selection to (and its .md)."),
+    keep_unchosen: bool = typer.Option(False, "--keep-unchosen", help="After the chosen rules, keep the other eligible ones (gain 0) too."),
+    review: Optional[Path] = typer.Option(None, "--review", help="TSV of rule, verdict (accept / reject), reason: rejected rules are not selected."),
     version: int = typer.Option(1, "--rules-version", help="Version recorded in the rules file."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Back-translation score threshold (default: the mining one)."),
     max_rejected: float = typer.Option(0.1, "--max-rejected", help="Skip rules with more than this share of non-equivalent held-out applications."),
@@ -99,7 +105,7 @@ def select_rules(
     """Select mined rules on held-out data by equivalent flips and coverage (the paper's greedy selection)."""
     from attacks.constraints.back_translation import DEFAULT_THRESHOLD, BackTranslationScore
     from attacks.sears.rules import load_rules, rules_format, save_rules
-    from attacks.sears.selection import held_out_evidence, select
+    from attacks.sears.selection import held_out_evidence, read_review, select
     from attacks.sears.statistics import selection_statistics, write_statistics
     from robust_eval.core.console import out
     from robust_eval.core.data import load_dataset
@@ -110,29 +116,34 @@ def select_rules(
     if heldout.endswith(":test"):
         raise RobustEvalError("rules are selected on held-out data, never on the test split: pass --heldout DATA:dev")
     mined = load_rules(rules)
+    verdicts = read_review(review) if review else {}
+    candidates = [r for r in mined if verdicts.get(str(r)) != "reject"]
     mined_meta = json.loads(rules.read_text(encoding="utf-8")).get("meta", {}) if rules.suffix == ".json" else {}
     threshold = threshold if threshold is not None else float(mined_meta.get("threshold", DEFAULT_THRESHOLD))
     held = load_dataset(heldout, text_column, label_column)
     started = time.perf_counter()
     evidence, correct = held_out_evidence(
-        mined, [e.text for e in held.examples], [e.label for e in held.examples], load_victim(model).predict_proba,
+        candidates, [e.text for e in held.examples], [e.label for e in held.examples], load_victim(model).predict_proba,
         BackTranslationScore(), threshold, progress=out.print,
     )
     selection = select(evidence, correct, budget, max_rejected, min_applications)
     seconds = time.perf_counter() - started
     command = shlex.join(["robust-eval", "sears", "select", "--rules", str(rules), "--model", model, "--heldout", heldout,
                           "--budget", str(budget), "--threshold", str(threshold), "--max-rejected", str(max_rejected),
-                          "--min-applications", str(min_applications), "--rules-version", str(version),
+                          "--min-applications", str(min_applications), *(["--review", str(review)] if review else []),
+                          *(["--keep-unchosen"] if keep_unchosen else []),
+                          "--rules-version", str(version),
                           "-o", str(output), *(["--stats", str(stats)] if stats else [])])
     meta = {**mined_meta, "version": version, "select_command": command, "heldout": held.name, "model": model,
-            "model_note": _model_note(model), "threshold": threshold, "budget": budget, "select_seconds": round(seconds, 1)}
-    save_rules(selection.rules(), output, meta)
+            "model_note": _model_note(model), "threshold": threshold, "budget": budget, "select_seconds": round(seconds, 1),
+            "review": {"file": str(review), "rejected": len(mined) - len(candidates), "kept": len(candidates)} if review else None}
+    save_rules(selection.rules(keep_unchosen), output, meta)
     if stats:
         record = json.loads(stats.read_text(encoding="utf-8")) if stats.is_file() else {}
         write_statistics(stats, {**record, **selection_statistics(selection, meta)})
     out.print(f"{len(selection.chosen)} of {len(mined)} rules selected on {held.name}: together they flip "
               f"{selection.covered} of {selection.sentences} correct predictions; written to {output}")
-    for rule in selection.rules()[:10]:
+    for rule in selection.rules(keep_unchosen)[:10]:
         out.print(f"  {rule}  (held-out flips {rule.flips})")
 
 

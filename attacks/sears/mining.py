@@ -15,8 +15,12 @@
 3. Support: the number of sentences whose equivalent paraphrases show the rule (any pivot).
 4. Equivalence: each candidate with enough support is applied to up to `applications` sentences of the
    check set (sampled with a fixed seed) and every (x, rule(x)) pair is scored; the rule is rejected when
-   more than `max_rejected` (10 %, the paper's delta) of its applications score below the threshold, or
-   when it has fewer than `min_applications` applications to judge from.
+   more than `max_rejected` (10 %, the paper's delta) of its applications are not equivalent, or when it
+   has fewer than `min_applications` applications to judge from. An application is equivalent when its
+   back-translation score reaches the threshold through every pivot of `check_pivots` (Spanish and
+   Esperanto by default): one rule-based pivot is blind to its own ambiguities (Spanish "su" is its / his /
+   her / their, "en" is in / on / at, "listo" smart / ready), so rules such as `its -> his` pass the
+   Spanish score alone; a second, unrelated pivot tells those words apart.
 Selection on held-out data with a model (flips and coverage) is `attacks.sears.selection`.
 """
 
@@ -30,6 +34,8 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Callable, Sequence
 
+import numpy as np
+
 from attacks.constraints.back_translation import DEFAULT_THRESHOLD, BackTranslationScore
 from attacks.sears.rules import DETERMINERS, Rule, Token, is_noun, tokenize
 from attacks.translation import ApertiumTranslator
@@ -39,6 +45,7 @@ from robust_eval.core.errors import RobustEvalError
 # apertium-isl-eng and apertium-mkd-eng translate into English only, so they cannot round-trip.
 PIVOTS: tuple[tuple[str, str], ...] = (("eng", "spa"), ("eng", "cat"), ("en", "gl"), ("en", "eo"), ("eng", "hbs"))
 ONE_WAY_PAIRS = ("eu-en", "isl-eng", "mkd-eng")
+DEFAULT_PIVOT = "spa"  # the pivot of attacks.constraints.back_translation's score and calibrated threshold
 
 RuleKey = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -55,6 +62,7 @@ class MiningSettings:
     threshold: float = DEFAULT_THRESHOLD
     max_rejected: float = 0.1
     generalise: bool = True
+    check_pivots: tuple[str, ...] = ("spa", "eo")
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -63,6 +71,10 @@ class MiningSettings:
             raise RobustEvalError("max tokens, min support, candidate and application counts must be positive integers")
         if not 0 <= self.max_rejected < 1:
             raise RobustEvalError(f"max rejected share must be in [0, 1), got {self.max_rejected}")
+        unknown = [p for p in self.check_pivots if p not in {pivot for _, pivot in PIVOTS}]
+        if unknown or not self.check_pivots:
+            raise RobustEvalError(f"unknown check pivot(s) {', '.join(unknown) or '(none given)'}: choose from "
+                                  f"{', '.join(p for _, p in PIVOTS)}")
 
 
 @dataclass(frozen=True)
@@ -116,9 +128,28 @@ class MiningResult:
         return [c for c in self.checked if c.kept(settings)]
 
 
+CHUNK = 100  # sentences (or pairs) per MT request: small requests keep every pipeline stage's buffers short
+
+
 def back_translations(sentences: Sequence[str], pivots: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    """Round trips of every sentence through each (source, pivot) pair."""
-    return {pivot: ApertiumTranslator(source, pivot).back_translate(sentences) for source, pivot in pivots}
+    """Round trips of every sentence through each (source, pivot) pair, `CHUNK` sentences per request."""
+    found = {}
+    for source, pivot in pivots:
+        translator = ApertiumTranslator(source, pivot)
+        found[pivot] = [t for i in range(0, len(sentences), CHUNK) for t in translator.back_translate(sentences[i:i + CHUNK])]
+    return found
+
+
+def scores_in_chunks(score: BackTranslationScore, originals: Sequence[str], candidates: Sequence[str],
+                     progress: Callable[[str], None] | None = None) -> np.ndarray:
+    """`score(originals, candidates)`, `CHUNK` pairs per call (with a progress line every 2,000 pairs)."""
+    parts = []
+    for begin in range(0, len(originals), CHUNK):
+        parts.append(score(originals[begin: begin + CHUNK], candidates[begin: begin + CHUNK]))
+        done = min(begin + CHUNK, len(originals))
+        if progress and (done % 2000 < CHUNK or done == len(originals)):
+            progress(f"  {done}/{len(originals)} pairs scored")
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _lowered(tokens: Sequence[Token]) -> list[str]:
@@ -253,25 +284,36 @@ def token_index(texts: Sequence[str]) -> dict[str, set[int]]:
 
 
 def check_equivalence(
-    candidates: Sequence[Candidate], texts: Sequence[str], score: BackTranslationScore, settings: MiningSettings,
-    noun: Callable[[str], bool] = is_noun, chunk: int = 4000, progress: Callable[[str], None] | None = None,
+    candidates: Sequence[Candidate], texts: Sequence[str], scores: Sequence[BackTranslationScore],
+    settings: MiningSettings, noun: Callable[[str], bool] = is_noun, progress: Callable[[str], None] | None = None,
 ) -> list[CheckedRule]:
-    """Apply each candidate to up to `settings.applications` of `texts` and count non-equivalent rewrites."""
+    """Apply each candidate to up to `settings.applications` of `texts` and count non-equivalent rewrites.
+
+    A rewrite is equivalent when its score through every one of `scores` (one per check pivot) reaches the
+    threshold. The pivots are tried in turn; a rule already rejected is not scored through the next one
+    (its count of non-equivalent applications is then a lower bound).
+    """
     rng = random.Random(settings.seed)
     index = token_index(texts)
     pairs: list[tuple[int, str, str]] = []
     for number, candidate in enumerate(candidates):
         pairs += [(number, x, y) for x, y in applications(candidate.rule, texts, index, settings.applications, rng, noun)]
-    bad = [0] * len(candidates)
     total = [0] * len(candidates)
-    for begin in range(0, len(pairs), chunk):
-        part = pairs[begin: begin + chunk]
-        scores = score([p[1] for p in part], [p[2] for p in part])
-        for (number, _, _), value in zip(part, scores):
-            total[number] += 1
-            bad[number] += bool(value < settings.threshold)
-        if progress:
-            progress(f"equivalence: {min(begin + chunk, len(pairs))}/{len(pairs)} applications scored")
+    for number, _, _ in pairs:
+        total[number] += 1
+    passed = [True] * len(pairs)
+    for score in scores:
+        bad = [0] * len(candidates)
+        for k, (number, _, _) in enumerate(pairs):
+            bad[number] += not passed[k]
+        alive = [k for k, (number, _, _) in enumerate(pairs) if bad[number] <= settings.max_rejected * total[number]
+                 and passed[k]]
+        values = scores_in_chunks(score, [pairs[k][1] for k in alive], [pairs[k][2] for k in alive], progress)
+        for k, value in zip(alive, values):
+            passed[k] = bool(value >= settings.threshold)
+    bad = [0] * len(candidates)
+    for k, (number, _, _) in enumerate(pairs):
+        bad[number] += not passed[k]
     return [CheckedRule(c, total[n], bad[n]) for n, c in enumerate(candidates)]
 
 
@@ -303,7 +345,7 @@ def mine(
     equivalent: dict[str, list[str]] = {}
     for pivot, texts in round_trips.items():
         changed = [i for i, text in enumerate(texts) if text and text.lower() != sentences[i].lower()]
-        values = score([sentences[i] for i in changed], [texts[i] for i in changed])
+        values = scores_in_chunks(score, [sentences[i] for i in changed], [texts[i] for i in changed])
         keep = {i for i, value in zip(changed, values) if value >= settings.threshold}
         equivalent[pivot] = [text if i in keep else "" for i, text in enumerate(texts)]
     seconds["paraphrase_equivalence"] = time.perf_counter() - started
@@ -312,10 +354,14 @@ def mine(
     started = time.perf_counter()
     candidates = candidate_rules(sentences, equivalent, settings)
     seconds["propose"] = time.perf_counter() - started
-    say(f"{len(candidates)} candidate rules with support >= {settings.min_support} ({seconds['propose']:.0f} s)")
+    say(f"{len(candidates)} candidate rules with support >= {settings.min_support} ({seconds['propose']:.0f} s); "
+        "checking their equivalence")
 
     started = time.perf_counter()
-    checked = check_equivalence(candidates, list(check_texts or sentences), score, settings, progress=say)
+    sources = {pivot: source for source, pivot in PIVOTS}
+    check_scores = [score if pivot == DEFAULT_PIVOT else BackTranslationScore(ApertiumTranslator(sources[pivot], pivot), score.encoder)
+                    for pivot in settings.check_pivots]
+    checked = check_equivalence(candidates, list(check_texts or sentences), check_scores, settings, progress=say)
     seconds["equivalence"] = time.perf_counter() - started
     return MiningResult(
         sentences=len(sentences),

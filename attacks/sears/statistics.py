@@ -43,7 +43,7 @@ def selection_statistics(selection: Selection, meta: Mapping[str, Any]) -> dict[
     """The held-out selection: coverage and every chosen rule with its evidence."""
     return {"selection": {
         "command": meta.get("select_command"), "heldout": meta.get("heldout"), "model": meta.get("model"),
-        "model_note": meta.get("model_note"), "seconds": meta.get("select_seconds"),
+        "model_note": meta.get("model_note"), "seconds": meta.get("select_seconds"), "review": meta.get("review"),
         "heldout_correct": selection.sentences,
         "heldout_covered": selection.covered,
         "heldout_coverage": round(selection.covered / selection.sentences, 4) if selection.sentences else 0.0,
@@ -90,7 +90,12 @@ def statistics_markdown(stats: Mapping[str, Any]) -> str:
                   f"Time: {', '.join(f'{k} {v:.0f} s' for k, v in stats['seconds'].items())}.", ""]
     selection = stats.get("selection")
     if selection:
-        lines += [f"Selection: `{selection['command']}`", "",
+        review = selection.get("review")
+        lines += [f"Selection: `{selection['command']}`", ""]
+        if review:
+            lines += [f"Review (`{review['file']}`): {review['rejected']} rules rejected by reading, {review['kept']} left "
+                      "to select from.", ""]
+        lines += [
                   f"Model: {selection['model_note'] or selection['model']}. {len(selection['chosen'])} rules chosen on "
                   f"`{selection['heldout']}`; together they flip {selection['heldout_covered']} of "
                   f"{selection['heldout_correct']} correct predictions ({selection['heldout_coverage']:.1%})"
