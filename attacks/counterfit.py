@@ -65,11 +65,11 @@ class CounterFittedVectors:
 
     @cached_property
     def vectors(self) -> np.ndarray:
-        """The unit vectors (absent from the compact copy that offline bundles carry)."""
+        """The unit vectors."""
         path = self.directory / "vectors.npy"
         if not path.is_file():
             raise RobustEvalError(
-                f"{self.directory} holds neighbour tables only (a bundle's compact copy): "
+                f"{self.directory} has no vectors.npy: "
                 "run `robust-eval resources fetch glove wordnet` and let the vectors be rebuilt"
             )
         return np.load(path)
@@ -206,10 +206,10 @@ def build(directory: Path, vocab_size: int, settings: Settings = Settings()) -> 
 
 
 def compact_copy(source: Path, target: Path) -> None:
-    """What `embedding-swap` needs and nothing more: vocabulary, info, and the neighbour table with ids as
-    uint16 (65535 = no neighbour) and cosines in float16; no vectors (13 MB in all instead of 32)."""
+    """What the recipes read and nothing more: vocabulary, info, the unit vectors (the strict profiles' word
+    cosine) and the neighbour table with ids as uint16 (65535 = no neighbour) and cosines in float16."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("words.txt", "info.json", "neighbour_cos.npy"):
+    for name in ("words.txt", "info.json", "neighbour_cos.npy", "vectors.npy"):
         shutil.copyfile(source / name, target / name)
     ids = np.load(source / "neighbours.npy")
     if len(ids) >= NO_NEIGHBOUR_U16:

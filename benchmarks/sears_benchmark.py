@@ -29,7 +29,7 @@ from typing import Any
 
 from attacks.constraints.back_translation import FilterCounts
 from attacks.sears.outcome import flip_rates
-from robust_eval.records import read_records
+from robust_eval.pipeline.store import read_records
 
 MODELS = {"vanilla": [], "sears-augmented": ["--augment", "sears"]}
 

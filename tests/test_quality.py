@@ -156,20 +156,18 @@ def test_report_shows_quality_and_dashes_for_records_without(fitted_checkpoints,
     assert any(line.endswith("| 0 | - | - | - | - | - |") for line in rows)
 
 
-def test_language_model_bundle_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.integration
+@pytest.mark.skipif(not resources.is_present("smollm2"), reason="run `robust-eval resources fetch smollm2`")
+def test_language_model_travels_as_gguf_and_matches_the_fetched_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from attacks.constraints.perplexity import CausalLanguageModel
     from robust_eval import bundle
 
-    model = tiny_language_model(tmp_path / "tok")
-    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
-    cached = resources.location("smollm2")
-    model.model.save_pretrained(cached, safe_serialization=True)
-    model.tokenizer.save_pretrained(cached)
     texts = ["a good film", "the acting was great"]
-    before = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
-    bundle.create(tmp_path / "b", ["smollm2"], [])
+    fetched = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
+    manifest = bundle.create(tmp_path / "b", ["smollm2"], [])
+    assert manifest["items"]["smollm2"]["archive"] == "smollm2.tar" and manifest["size_bytes"] < 100e6
     monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "elsewhere"))
     assert not resources.is_present("smollm2")
     assert bundle.install([tmp_path / "b"]) == ["smollm2"]
-    after = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
-    assert after == pytest.approx(before)
+    installed = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
+    assert installed == pytest.approx(fetched, rel=1e-4)

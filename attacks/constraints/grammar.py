@@ -40,10 +40,10 @@ class LinkGrammar:
     """Unlinked-word counts from `link-parser`, one process per batch of texts, cached per text."""
 
     def __init__(self) -> None:
-        program = resources.link_parser()
-        if program is None:
+        parser = resources.link_parser()
+        if parser is None:
             raise MissingResourceError("link-grammar", "link-parser or its English dictionary is not installed")
-        self.program = program
+        self.parser = parser
         self._cache: OrderedDict[str, int] = OrderedDict()
 
     def unlinked_words(self, texts: Sequence[str]) -> list[int]:
@@ -59,8 +59,8 @@ class LinkGrammar:
     def _parse(self, texts: list[str]) -> list[int]:
         lines = [*PARSER_SETTINGS, *(parser_input(t) for t in texts)]
         done = subprocess.run(
-            [self.program], input="\n".join(lines) + "\n", capture_output=True, text=True,
-            env={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}, timeout=60 + TIMEOUT_S * 2 * len(texts),
+            [str(self.parser.program), str(self.parser.dictionary)], input="\n".join(lines) + "\n",
+            capture_output=True, text=True, env=self.parser.environment, timeout=60 + TIMEOUT_S * 2 * len(texts),
         )
         counts = [int(m.group(1) or 0) for m in map(RESULT_LINE.match, done.stdout.splitlines()) if m]
         if done.returncode or len(counts) != len(texts):

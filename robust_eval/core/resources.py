@@ -7,7 +7,6 @@ Everything is kept under one cache directory, `$ROBUST_EVAL_HOME` (default `~/.c
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +126,8 @@ def location(name: str) -> Path:
         modes = apertium_modes_dir()
         return modes.parents[2] if modes else Path("/usr")
     if name == "link-grammar":
-        return LINK_GRAMMAR_DICTIONARY
+        parser = link_parser()
+        return parser.dictionary if parser else Path("/usr") / LINK_GRAMMAR_DICTIONARY
     return home() / resource(name).relative_dir
 
 
@@ -169,24 +169,45 @@ def apertium_environment() -> dict[str, str]:
     if modes is None:
         raise MissingResourceError("apertium", "apertium and apertium-eng-spa are not installed")
     prefix = modes.parents[2]
-    env = dict(os.environ)
+    env = relocated_environment(prefix, dict(os.environ))
     if prefix != Path("/usr"):
-        env["PATH"] = f"{prefix / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(
-            [str(p) for p in sorted((prefix / "lib").glob("*-linux-gnu"))] + [env.get("LD_LIBRARY_PATH", "")]
-        )
         env["APERTIUM_DATADIR"] = str(modes.parent)
         env["APERTIUM_PATH"] = str(prefix / "bin")
     return env
 
 
-LINK_GRAMMAR_DICTIONARY = Path("/usr/share/link-grammar/en")
+def relocated_environment(prefix: Path, env: dict[str, str]) -> dict[str, str]:
+    """`env` with the programs and shared libraries of a Debian tree unpacked at `prefix` (not /usr) first."""
+    if prefix == Path("/usr"):
+        return env
+    libraries = [str(p) for p in sorted((prefix / "lib").glob("*-linux-gnu"))]
+    return env | {
+        "PATH": os.pathsep.join(p for p in (str(prefix / "bin"), env.get("PATH")) if p),
+        "LD_LIBRARY_PATH": os.pathsep.join(p for p in (*libraries, env.get("LD_LIBRARY_PATH")) if p),
+    }
 
 
-def link_parser() -> str | None:
-    """The `link-parser` program when it and its English dictionary are installed, else None."""
-    program = shutil.which("link-parser")
-    return program if program and (LINK_GRAMMAR_DICTIONARY / "4.0.dict").is_file() else None
+# The English dictionary, relative to a Link Grammar install prefix.
+LINK_GRAMMAR_DICTIONARY = Path("share/link-grammar/en")
+
+
+@dataclass(frozen=True)
+class LinkParser:
+    """An installed `link-parser`: the program, its English dictionary and the environment it runs in."""
+
+    program: Path
+    dictionary: Path
+    environment: dict[str, str]
+
+
+def link_parser() -> LinkParser | None:
+    """`link-parser` with its English dictionary, from an unpacked bundle or the system, else None."""
+    for prefix in (home() / "link-grammar" / "usr", Path("/usr")):
+        program, dictionary = prefix / "bin" / "link-parser", prefix / LINK_GRAMMAR_DICTIONARY
+        if program.is_file() and (dictionary / "4.0.dict").is_file():
+            base = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+            return LinkParser(program, dictionary, relocated_environment(prefix, base))
+    return None
 
 
 def directory_size(path: Path) -> int:

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Every recipe and profile on vanilla MiniLM (seed 0, trained as in reports/mr-minilm) and sears / bt-filtered
+# and the synonym recipes on SEAR-augmented MiniLM, on the 1000 MR test sentences, on one CUDA host without
+# network access. The resources travel in parts of at most ~60 MB each; the host keeps runs/ between stages.
+# On a connected machine:
+#   robust-eval resources bundle create .bundle/a --include minilm --include mr --include wordnet --wheel nltk==3.10.4
+#   robust-eval resources bundle create .bundle/b --include counter-fitted --include tagger --include link-grammar \
+#       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 45
+#   bash benchmarks/pack_site.sh .gpu/site.tar.xz
+# Then, on the GPU host, from the repository root, one stage per transfer:
+#   bash benchmarks/gpu_validity.sh train          # with .bundle/a and .bundle/b/volume-4
+#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1 and .gpu/site.tar.xz
+#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2
+#   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3; results in DIR
+# TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
+set -euo pipefail
+export ROBUST_EVAL_HOME=$PWD/runs/home PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:$PWD/runs/site
+VANILLA=runs/mr-minilm/checkpoints/vanilla-seed0
+AUGMENTED=runs/sears-augmented/vanilla-sears-seed0
+RECIPES=(wordnet-swap embedding-swap pwws textfooler wordnet-swap-strict embedding-swap-strict pwws-strict
+         textfooler-strict sears bt-filtered)
+AUGMENTED_RECIPES=(sears bt-filtered wordnet-swap pwws textfooler)
+limit_args=(${EVAL_LIMIT:+--limit "$EVAL_LIMIT"})
+train_limit=(${TRAIN_LIMIT:+--limit "$TRAIN_LIMIT"})
+stash() { mkdir -p runs/volumes; for v in .bundle/b/volume-*; do [ -d "$v" ] && cp -r "$v" runs/volumes/; done
+          if [ -f .gpu/site.tar.xz ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi; ls runs/volumes; }
+
+case "$1" in
+train)
+  python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl
+  python3 -m robust_eval resources bundle install .bundle/a | tail -1
+  stash
+  python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 \
+      "${train_limit[@]}" --output "$VANILLA" --no-progress | tail -2
+  python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 \
+      --augment sears "${train_limit[@]}" --output "$AUGMENTED" --no-progress | tail -2
+  ;;
+stash) stash ;;
+evaluate)
+  stash
+  python3 -m robust_eval resources bundle install runs/volumes | tail -3
+  python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"
+  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/gpu-samples.csv" &
+  sampler=$!
+  recipe_args=(); for r in "${RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
+  start=$SECONDS
+  timeout "${VANILLA_SECONDS:-420}" python3 -m robust_eval evaluate --model "$VANILLA" --data mr:test \
+      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-4}" --out runs/validity --no-progress \
+      > "$OUT/evaluate-vanilla.log" 2>&1 || true
+  vanilla_s=$(( SECONDS - start ))
+  kill "$sampler" || true
+  recipe_args=(); for r in "${AUGMENTED_RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
+  start=$SECONDS
+  timeout "${AUGMENTED_SECONDS:-150}" python3 -m robust_eval evaluate --model "$AUGMENTED" --data mr:test \
+      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-4}" --out runs/sears-augmented-eval --no-progress \
+      > "$OUT/evaluate-augmented.log" 2>&1 || true
+  augmented_s=$(( SECONDS - start ))
+  echo "{\"vanilla_all_recipes_s\": $vanilla_s, \"augmented_s\": $augmented_s, \"jobs\": ${JOBS:-4}}" > "$OUT/timing.json"
+  tail -40 "$OUT/evaluate-vanilla.log"; tail -20 "$OUT/evaluate-augmented.log"; cat "$OUT/timing.json"
+  for run in validity sears-augmented-eval; do tar -cJf "$OUT/$run.tar.xz" -C runs "$run"; done
+  tar -cJf "$OUT/cards.tar.xz" "$VANILLA/training.json" "$AUGMENTED/training.json" "$VANILLA"/README.md "$AUGMENTED"/README.md
+  ;;
+*) echo "usage: gpu_validity.sh train|stash|evaluate" >&2; exit 2 ;;
+esac
