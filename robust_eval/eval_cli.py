@@ -13,6 +13,7 @@ from rich.table import Table
 from robust_eval.core.console import err, out, quiet_libraries
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import DEFAULT_IN_FLIGHT
+from robust_eval.core.outputs import check_output_dir
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -151,7 +152,7 @@ def evaluate(
     limits = ExampleLimits(max_words, max_queries, example_timeout)
     inputs = ModelInputs(parse_label_map(label_map), max_length, single_logit)
     params = recipe_params(param, list(dict.fromkeys(recipe)))
-    directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
+    directory = check_output_dir(out_dir or default_out([str(m) for m in model], data, params, limit, seed))
     checkpoints = [resolve_model(m, trust_pickle).path for m in model]
     dataset = load_dataset(data, text_column, label_column).head(limit)
     if dataset.empty_texts:
@@ -171,6 +172,7 @@ def report(
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Method the others are compared with.", show_default="vanilla if present, else the first method"),
 ) -> None:
     """Re-render summary.json, report.md and report.html from a directory's records alone."""
+    check_output_dir(directory, "report directory")
     show_report(directory, update_model_card, baseline)
 
 
@@ -194,7 +196,7 @@ def run(
     quiet_libraries(verbose)
     engine = Engine(precision=precision, in_flight=in_flight, jobs=jobs)
     spec = experiment_part(load_experiment(experiment), train_seed, recipe, method)
-    directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
+    directory = run_experiment(spec, check_output_dir(out_dir or DEFAULT_RUNS_DIR / spec.name), show_progress=progress,
                                train_only=train_only, engine=engine)
     if train_only:
         out.print(f"trained every checkpoint into {directory / 'checkpoints'}; run again without --train-only to evaluate")
@@ -211,6 +213,7 @@ def merge(
     """Join output directories evaluated apart (other hosts, recipes or checkpoints) into one report."""
     from robust_eval.merge import merge_runs
 
+    check_output_dir(out_dir)
     show_report(merge_runs(sources, out_dir, checkpoint, recipe), update_model_card=False)
 
 
