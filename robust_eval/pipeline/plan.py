@@ -194,6 +194,10 @@ class ModelInputs:
     max_length: int | None = None
     single_logit: bool = False
 
+    def __post_init__(self) -> None:
+        if self.max_length is not None and self.max_length <= 0:
+            raise RobustEvalError(f"--max-length must be a positive number of tokens, got {self.max_length}")
+
 
 @dataclass(frozen=True)
 class EvaluationPlan:
