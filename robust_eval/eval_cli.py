@@ -153,7 +153,7 @@ def evaluate(
     inputs = ModelInputs(parse_label_map(label_map), max_length, single_logit)
     params = recipe_params(param, list(dict.fromkeys(recipe)))
     directory = check_output_dir(out_dir or default_out([str(m) for m in model], data, params, limit, seed))
-    checkpoints = [resolve_model(m, trust_pickle).path for m in model]
+    checkpoints = [resolve_model(m, trust_pickle) for m in model]
     dataset = load_dataset(data, text_column, label_column).head(limit)
     if dataset.empty_texts:
         err.print(f"left out {dataset.empty_texts} examples of {data} whose text is empty", highlight=False)
