@@ -187,8 +187,8 @@ def test_two_snapshots_of_one_id_and_lookalike_directories_get_unique_names(hub_
     assert unique_names([hub, lookalike]) == ["someone/tiny-sentiment", "tiny-sentiment"]
     names = unique_names([hub, lookalike, other])
     assert names == ["someone/tiny-sentiment", "x/someone/tiny-sentiment", "y/tiny-sentiment"]
-    at_root = ResolvedModel("z", Path("/someone/tiny-sentiment"))
-    assert unique_names([hub, at_root]) == ["someone/tiny-sentiment", "/someone/tiny-sentiment"]
+    at_root, beside = ResolvedModel("z", Path("/someone/tiny-sentiment")), ResolvedModel("w", Path("/other/tiny-sentiment"))
+    assert unique_names([hub, at_root, beside]) == ["someone/tiny-sentiment", "/someone/tiny-sentiment", "/other/tiny-sentiment"]
 
 
 def test_hub_snapshots_keep_the_safety_rules(hub_cache: Path) -> None:
