@@ -96,7 +96,7 @@ def unique_names(models: Sequence[ResolvedModel]) -> list[str]:
     ids = Counter(m.hub_id for m in models if m.hub_id is not None)
     fixed = [None if m.hub_id is None else m.hub_id if ids[m.hub_id] == 1 else f"{m.hub_id}@{m.revision}" for m in models]
     tails = [m.path.relative_to(m.path.anchor).parts for m in models]
-    for depth in range(1, max(len(t) for t in tails) + 1):
+    for depth in range(1, max((len(t) for t in tails), default=0) + 1):
         names = [name or "/".join(tail[-depth:]) for name, tail in zip(fixed, tails)]
         if len(set(names)) == len(names):
             return names
