@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from robust_eval.core.console import out
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.outputs import check_output_dir
 from robust_eval.pipeline.store import read_records, read_run, write_json_atomic
 from robust_eval.report.validation import (
     ANNOTATION_DIR, FILLED_FILE, JUDGEMENT_COLUMNS, KEY_FILE, SAMPLE_FILE, parse_filled, read_key,
@@ -118,7 +119,9 @@ def annotate(
     """Write a blind sample of successful pairs for human judges, or import their filled sheet."""
     from robust_eval.report import render
 
+    check_output_dir(directory / ANNOTATION_DIR, "annotation directory")
     if filled is not None:
+        check_output_dir(directory, "report directory")
         count = import_filled(directory, filled)
         files = render(directory)
         out.print(f"imported {count} judged items; report with validated rates: {files.html.resolve()}",

@@ -13,6 +13,7 @@ from rich.table import Table
 from robust_eval.core.console import err, out, quiet_libraries
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import DEFAULT_IN_FLIGHT
+from robust_eval.core.outputs import check_output_dir
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -151,8 +152,8 @@ def evaluate(
     limits = ExampleLimits(max_words, max_queries, example_timeout)
     inputs = ModelInputs(parse_label_map(label_map), max_length, single_logit)
     params = recipe_params(param, list(dict.fromkeys(recipe)))
-    directory = out_dir or default_out([str(m) for m in model], data, params, limit, seed)
-    checkpoints = [resolve_model(m, trust_pickle).path for m in model]
+    directory = check_output_dir(out_dir or default_out([str(m) for m in model], data, params, limit, seed))
+    checkpoints = [resolve_model(m, trust_pickle) for m in model]
     dataset = load_dataset(data, text_column, label_column).head(limit)
     if dataset.empty_texts:
         err.print(f"left out {dataset.empty_texts} examples of {data} whose text is empty", highlight=False)
@@ -171,6 +172,7 @@ def report(
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Method the others are compared with.", show_default="vanilla if present, else the first method"),
 ) -> None:
     """Re-render summary.json, report.md and report.html from a directory's records alone."""
+    check_output_dir(directory, "report directory")
     show_report(directory, update_model_card, baseline)
 
 
@@ -185,16 +187,26 @@ def run(
     train_seed: List[int] = typer.Option([], "--train-seed", help="Run only these training seeds (a part: join parts with `robust-eval merge`).", show_default="all"),
     recipe: List[str] = typer.Option([], "--recipe", help="Run only these recipes (a part: join parts with `robust-eval merge`).", show_default="all"),
     method: List[str] = typer.Option([], "--method", help="Run only these methods (a part: join parts with `robust-eval merge`).", show_default="all"),
+    label_map: Optional[str] = typer.Option(None, "--label-map", help="Evaluation data label -> model label, e.g. negative=NEG,positive=POS.", show_default="the file's label_map, else matched as in evaluate"),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens the model reads per text.", show_default="the file's max_length, else the training card's"),
+    max_words: Optional[int] = typer.Option(None, "--max-words", help="Do not attack texts of more words (recorded as skipped).", show_default="the file's max_words, else no limit"),
+    max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Cap on each example's query budget.", show_default="the file's max_queries, else no cap"),
+    example_timeout: Optional[float] = typer.Option(None, "--example-timeout", help="Seconds per attack; the search then stops with the best text so far.", show_default="the file's example_timeout, else no limit"),
+    single_logit: Optional[bool] = typer.Option(None, "--single-logit/--no-single-logit", help="Read a one-output head as the logit of class 1 of a binary classifier.", show_default="the file's single_logit, else off"),
     verbose: bool = typer.Option(False, "--verbose", help="Also show the libraries' warnings and progress output.", show_default="off"),
 ) -> None:
-    """Train every method with every seed, evaluate all checkpoints, and write one comparison report."""
-    from robust_eval.experiment import experiment_part, load_experiment, run_experiment
+    """Train every method with every seed, evaluate all checkpoints, and write one comparison report.
+
+    The input options and per-example limits override the experiment file's keys of the same name."""
+    from robust_eval.core.data import parse_label_map
+    from robust_eval.experiment import experiment_part, load_experiment, run_experiment, with_options
     from robust_eval.pipeline.plan import Engine
 
     quiet_libraries(verbose)
     engine = Engine(precision=precision, in_flight=in_flight, jobs=jobs)
-    spec = experiment_part(load_experiment(experiment), train_seed, recipe, method)
-    directory = run_experiment(spec, out_dir or DEFAULT_RUNS_DIR / spec.name, show_progress=progress,
+    spec = with_options(experiment_part(load_experiment(experiment), train_seed, recipe, method), parse_label_map(label_map),
+                        max_length, single_logit, max_words, max_queries, example_timeout)
+    directory = run_experiment(spec, check_output_dir(out_dir or DEFAULT_RUNS_DIR / spec.name), show_progress=progress,
                                train_only=train_only, engine=engine)
     if train_only:
         out.print(f"trained every checkpoint into {directory / 'checkpoints'}; run again without --train-only to evaluate")
@@ -211,6 +223,7 @@ def merge(
     """Join output directories evaluated apart (other hosts, recipes or checkpoints) into one report."""
     from robust_eval.merge import merge_runs
 
+    check_output_dir(out_dir)
     show_report(merge_runs(sources, out_dir, checkpoint, recipe), update_model_card=False)
 
 

@@ -22,6 +22,10 @@ them, seeds grouped as mean +- std. Example:
 
     [recipe_params.wordnet-swap]
     max_candidates = 50
+
+How the checkpoints read the evaluation data and the per-example limits are top-level keys too, with the
+meaning of the `evaluate` options of the same name (`label_map` as a table, e.g. `label_map = { negative =
+"NEG", positive = "POS" }`); the `run` options override them.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from attacks.core import ExampleLimits
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.pipeline.plan import Engine
+from robust_eval.pipeline.plan import Engine, ModelInputs
 
 RESERVED_TRAIN_KEYS = {"seed", "output"}
 EXPERIMENT_COPY = "experiment.toml"
@@ -61,7 +66,14 @@ SCHEMA: dict[str, Field] = {
     "recipe_params": Field(dict, False, "one table per recipe: [recipe_params.NAME]", dict),
     "baseline": Field(str, False, "method the report compares the others with (default vanilla, else the first)"),
     "calibrate": Field(str, False, "dev data to fit a temperature per checkpoint on (e.g. mr:dev); NAME@calibrated is attacked too"),
+    "label_map": Field(dict, False, "dataset label -> model label, e.g. { negative = \"NEG\", positive = \"POS\" }", str),
+    "max_length": Field(int, False, "tokens the model reads per text (default: the training card's, else the model's limit)"),
+    "max_words": Field(int, False, "texts of more words are not attacked (counted as skipped)"),
+    "max_queries": Field(int, False, "cap on each example's query budget"),
+    "example_timeout": Field(float, False, "seconds per attack; the search then stops with the best text so far"),
+    "single_logit": Field(bool, False, "read a one-output head as the logit of class 1 of a binary classifier"),
 }
+POSITIVE_KEYS = ("limit", "max_length", "max_words", "max_queries", "example_timeout")
 
 
 @dataclass(frozen=True)
@@ -79,16 +91,20 @@ class Experiment:
     methods: dict[str, dict[str, Any]]
     recipe_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibrate: str | None = None
+    inputs: ModelInputs = field(default_factory=ModelInputs)
+    limits: ExampleLimits = field(default_factory=ExampleLimits)
     source: str = ""
 
 
 def _type_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", list: "an array", dict: "a table"}[kind]
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array",
+            dict: "a table"}[kind]
 
 
 def _check_type(value: Any, kind: type, where: str) -> None:
-    """Raise a one-line error unless `value` is of `kind` (booleans are not integers)."""
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    """Raise a one-line error unless `value` is of `kind` (booleans are not numbers; integers are floats)."""
+    accepted = (int, float) if kind is float else kind
+    if not isinstance(value, accepted) or (kind in (int, float) and isinstance(value, bool)):
         raise RobustEvalError(f"{where} must be {_type_name(kind)}, got {value!r}: fix the experiment file")
 
 
@@ -108,8 +124,9 @@ def _validate(raw: Mapping[str, Any], origin: str) -> None:
                 _check_type(item, spec.item, f"{origin}: '{key}' entry {name!r}")
         if spec.required and spec.kind in (list, dict) and not raw[key]:
             raise RobustEvalError(f"{origin}: '{key}' is empty ({spec.help})")
-    if raw.get("limit") is not None and raw["limit"] <= 0:
-        raise RobustEvalError(f"{origin}: 'limit' must be a positive number of examples, got {raw['limit']}")
+    for key in POSITIVE_KEYS:
+        if key in raw and raw[key] <= 0:
+            raise RobustEvalError(f"{origin}: '{key}' must be a positive number ({SCHEMA[key].help}), got {raw[key]}")
     if len(set(raw["seeds"])) < len(raw["seeds"]):
         raise RobustEvalError(f"{origin}: 'seeds' repeats a seed: list each seed once")
     if len(set(raw["recipes"])) < len(raw["recipes"]):
@@ -168,6 +185,8 @@ def parse_experiment(text: str, origin: str, default_name: str = "experiment") -
         methods={name: dict(values) for name, values in raw["methods"].items()},
         recipe_params={name: dict(values) for name, values in raw.get("recipe_params", {}).items()},
         calibrate=raw.get("calibrate"),
+        inputs=ModelInputs(dict(raw.get("label_map", {})) or None, raw.get("max_length"), raw.get("single_logit", False)),
+        limits=ExampleLimits(raw.get("max_words"), raw.get("max_queries"), raw.get("example_timeout")),
         source=text,
     )
     _check_training(exp, origin)
@@ -201,6 +220,23 @@ def experiment_part(
         recipes=[r for r in exp.recipes if not recipes or r in recipes],
         methods={name: values for name, values in exp.methods.items() if not methods or name in methods},
     )
+
+
+def with_options(
+    exp: Experiment, label_map: Mapping[str, str] | None = None, max_length: int | None = None,
+    single_logit: bool | None = None, max_words: int | None = None, max_queries: int | None = None,
+    example_timeout: float | None = None,
+) -> Experiment:
+    """The experiment with the `run` command's input options and per-example limits in place of the file's
+    (None keeps the file's value)."""
+    def chosen(given: Any, kept: Any) -> Any:
+        return kept if given is None else given
+
+    inputs = ModelInputs(chosen(label_map or None, exp.inputs.label_map), chosen(max_length, exp.inputs.max_length),
+                         chosen(single_logit, exp.inputs.single_logit))
+    limits = ExampleLimits(chosen(max_words, exp.limits.max_words), chosen(max_queries, exp.limits.max_queries),
+                           chosen(example_timeout, exp.limits.seconds))
+    return replace(exp, inputs=inputs, limits=limits)
 
 
 def training_settings(exp: Experiment, method: str, seed: int, output: Path) -> dict[str, Any]:
@@ -255,9 +291,10 @@ def run_experiment(
     `train_only` stops after training (e.g. to train on one host and evaluate later); `engine` says how the
     evaluation executes (e.g. `jobs` worker processes), checked before any training.
     """
+    from robust_eval.core.console import err
     from robust_eval.core.data import load_dataset
-    from robust_eval.pipeline.plan import RecipeRequest
-    from robust_eval.runner import evaluate
+    from robust_eval.pipeline.plan import RecipeRequest, build_plan
+    from robust_eval.runner import execute_plan
 
     engine = engine or Engine()
     out_dir = Path(out_dir)
@@ -268,5 +305,7 @@ def run_experiment(
     dataset = load_dataset(exp.eval_data).head(exp.limit)
     recipes = [RecipeRequest(name, exp.recipe_params.get(name, {})) for name in exp.recipes]
     dev = load_dataset(exp.calibrate) if exp.calibrate else None
-    return evaluate(checkpoints, dataset, recipes, out_dir, exp.eval_seed, limit=exp.limit, engine=engine,
-                    calibration_data=dev, show_progress=show_progress)
+    plan = build_plan(checkpoints, dataset, recipes, exp.eval_seed, exp.limit, engine, dev, exp.inputs, exp.limits)
+    for message in plan.alignment_messages():
+        err.print(message, highlight=False)
+    return execute_plan(plan, out_dir, show_progress)

@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_one_line_error
+from attacks.core import ExampleLimits
+from conftest import build_tiny_checkpoint
 from eval_support import fitted_checkpoints, main, write_dataset  # noqa: F401 (fixture)
 from robust_eval.core.errors import RobustEvalError
-from robust_eval.experiment import parse_experiment
+from robust_eval.experiment import parse_experiment, with_options
+from robust_eval.pipeline.plan import ModelInputs
+from robust_eval.pipeline.store import read_records, read_run
 
 VALID = """
 name = "tiny"
@@ -32,6 +36,26 @@ def test_valid_experiment_parses() -> None:
     assert exp.eval_data == "mr:test" and exp.seeds == [0, 1] and list(exp.methods) == ["vanilla", "freelb"]
 
 
+INPUT_KEYS = """label_map = { negative = "0", positive = "1" }
+max_length = 16
+max_words = 5
+max_queries = 40
+example_timeout = 30
+single_logit = true
+"""
+
+
+def test_input_keys_parse_and_run_options_override_them() -> None:
+    exp = parse_experiment(INPUT_KEYS + VALID, "exp.toml")
+    assert exp.inputs == ModelInputs({"negative": "0", "positive": "1"}, 16, True)
+    assert exp.limits == ExampleLimits(5, 40, 30.0)
+    assert with_options(exp) == exp
+    changed = with_options(exp, {"negative": "NEG"}, 8, False, None, 100, 1.5)
+    assert changed.inputs == ModelInputs({"negative": "NEG"}, 8, False) and changed.limits == ExampleLimits(5, 100, 1.5)
+    plain = parse_experiment(VALID, "exp.toml")
+    assert plain.inputs == ModelInputs() and plain.limits == ExampleLimits()
+
+
 @pytest.mark.parametrize("text, fragment", [
     (VALID + "colour = 'red'\n", "unknown key 'colour'"),
     (VALID.replace("seeds = [0, 1]", "seeds = 3"), "'seeds' must be an array"),
@@ -49,6 +73,15 @@ def test_valid_experiment_parses() -> None:
     (VALID.replace("adv_steps = 2", "seed = 2"), "may not set 'seed'"),
     (VALID.replace("[methods.freelb]", "[methods.magic]"), "unknown method 'magic'"),
     ("data = [", "is not valid TOML"),
+    ('label_map = "negative=NEG"\n' + VALID, "'label_map' must be a table, got 'negative=NEG'"),
+    ("label_map = { negative = 0 }\n" + VALID, "'label_map' entry 'negative' must be a string, got 0"),
+    ('max_length = "64"\n' + VALID, "'max_length' must be an integer"),
+    ("max_length = 0\n" + VALID, "'max_length' must be a positive number"),
+    ("max_words = 2.5\n" + VALID, "'max_words' must be an integer, got 2.5"),
+    ("max_queries = -1\n" + VALID, "'max_queries' must be a positive number"),
+    ("example_timeout = true\n" + VALID, "'example_timeout' must be a number, got True"),
+    ("example_timeout = 0\n" + VALID, "'example_timeout' must be a positive number"),
+    ("single_logit = 1\n" + VALID, "'single_logit' must be true or false, got 1"),
 ])
 def test_bad_experiment_files(text: str, fragment: str) -> None:
     with pytest.raises(RobustEvalError) as error:
@@ -121,3 +154,33 @@ adv_steps = 2
     path.write_text(path.read_text().replace("seeds = [0, 1]", "seeds = [0, 2]"), encoding="utf-8")
     code = main(["run", str(path), "--out", str(out), "--no-progress"])
     assert_one_line_error(code, capsys.readouterr().err, "holds a different experiment")
+
+
+def test_input_keys_and_run_options_reach_the_plan(capsys, tmp_path: Path) -> None:
+    """A one-output checkpoint (already trained, so only evaluated) read with the file's keys; --max-length
+    on the command line wins over the file's."""
+    data, out, path = write_dataset(tmp_path / "reviews.jsonl"), tmp_path / "out", tmp_path / "exp.toml"
+    checkpoint = build_tiny_checkpoint(out / "checkpoints" / "vanilla-seed0", num_labels=1)
+    (checkpoint / "training.json").write_text(json.dumps({"seed": 0}))
+    path.write_text(INPUT_KEYS + VALID.replace("seeds = [0, 1]", f"seeds = [0]\neval_data = \"{data}\"")
+                    .replace("[methods.freelb]\nadv_steps = 2\n", ""), encoding="utf-8")
+    code = main(["run", str(path), "--out", str(out), "--no-progress", "--max-length", "8"])
+    assert code == 0, capsys.readouterr().err
+    assert "labels mapped by --label-map: negative -> 0, positive -> 1" in " ".join(capsys.readouterr().err.split())
+    run = read_run(out)
+    assert run["config"]["label_map"] == {"negative": "0", "positive": "1"} and run["config"]["single_logit"] is True
+    assert run["config"]["max_length"] == 8 and run["config"]["limits"] == {"max_words": 5, "max_queries": 40, "seconds": 30.0}
+    assert run["environment"]["max_length"]["vanilla-seed0"] == {"tokens": 8, "source": "--max-length"}
+    attacks = [r["result"] for r in read_records(out) if r["kind"] == "attack"]
+    assert attacks and {r["limit"] for r in attacks if len(r["original_text"].split()) > 5} == {"max_words"}
+
+
+def test_a_bad_run_option_stops_before_training(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text(VALID, encoding="utf-8")
+    for option, value, message in (("--max-length", "0", "--max-length must be a positive number of tokens"),
+                                   ("--max-words", "0", "max_words must be positive"),
+                                   ("--label-map", "negative", "--label-map item 'negative' is not DATASET=MODEL")):
+        code = main(["run", str(path), "--out", str(tmp_path / "out"), option, value])
+        assert_one_line_error(code, capsys.readouterr().err, message)
+        assert not (tmp_path / "out").exists()

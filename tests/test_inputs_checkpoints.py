@@ -4,6 +4,7 @@ and the truncation length (training card, model limit, --max-length) with the co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -13,9 +14,13 @@ import pytest
 import torch
 from transformers import AutoModel, AutoModelForSequenceClassification
 
+from cli_helpers import run_cli
 from conftest import build_tiny_checkpoint, tiny_config, tiny_tokenizer
+from eval_support import write_dataset
 from robust_eval.core.checkpoints import ResolvedModel, check_checkpoint, resolve_model
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.pipeline.plan import describe_checkpoints, unique_names
+from robust_eval.pipeline.store import read_records, read_run
 from robust_eval.core.victim import MaxLength, checkpoint_max_length, load_victim, resolve_device
 
 
@@ -106,16 +111,16 @@ def test_devices_that_cannot_run_are_one_line_errors(device: str, message: str) 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def fake_hub_cache(cache: Path, repo: str, source: Path) -> Path:
-    """The huggingface_hub cache layout for `repo` at COMMIT: blobs, refs/main, a snapshot of symlinks."""
+def fake_hub_cache(cache: Path, repo: str, source: Path, commit: str = COMMIT) -> Path:
+    """The huggingface_hub cache layout for `repo` at `commit`: blobs, refs/main, a snapshot of symlinks."""
     root = cache / f"models--{repo.replace('/', '--')}"
-    snapshot = root / "snapshots" / COMMIT
-    (root / "blobs").mkdir(parents=True)
+    snapshot = root / "snapshots" / commit
+    (root / "blobs").mkdir(parents=True, exist_ok=True)
     snapshot.mkdir(parents=True)
-    (root / "refs").mkdir()
-    (root / "refs" / "main").write_text(COMMIT)
-    for number, file in enumerate(sorted(source.iterdir())):
-        blob = root / "blobs" / f"{number:040x}"
+    (root / "refs").mkdir(exist_ok=True)
+    (root / "refs" / "main").write_text(commit)
+    for file in sorted(source.iterdir()):
+        blob = root / "blobs" / hashlib.sha256(file.read_bytes()).hexdigest()
         shutil.copyfile(file, blob)
         (snapshot / file.name).symlink_to(Path("..") / ".." / "blobs" / blob.name)
     return snapshot
@@ -151,6 +156,39 @@ def test_hub_ids_not_cached_offline_are_one_line_errors(hub_cache: Path) -> None
         resolve_model("someone/other")
     for path_like in ("./someone/other", "a/b/c"):
         assert resolve_model(path_like).hub_id is None  # paths stay paths: check_checkpoint names them
+
+
+def test_hub_checkpoints_are_named_by_their_id_in_run_records_and_report(capsys, hub_cache: Path, tmp_path: Path) -> None:
+    fake_hub_cache(hub_cache, "other/tiny-sentiment", build_tiny_checkpoint(tmp_path / "other", seed=1))
+    local = build_tiny_checkpoint(tmp_path / "mine" / "tiny-sentiment", seed=2)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "evaluate", "--model", "someone/tiny-sentiment", "--model", "other/tiny-sentiment",
+                           "--model", str(local), "--data", str(write_dataset(tmp_path / "d.jsonl")), "--out", str(out),
+                           "--no-progress")
+    assert code == 0, err
+    names = ["someone/tiny-sentiment", "other/tiny-sentiment", "tiny-sentiment"]
+    run = read_run(out)
+    assert [c["name"] for c in run["config"]["checkpoints"]] == names
+    assert run["environment"]["checkpoint_paths"]["someone/tiny-sentiment"].endswith(f"models--someone--tiny-sentiment/snapshots/{COMMIT}")
+    assert {r["checkpoint"] for r in read_records(out)} == set(names)
+    assert set(json.loads((out / "summary.json").read_text())["metrics"]["checkpoints"]) == set(names)
+    assert COMMIT not in (out / "report.md").read_text()
+
+
+def test_two_snapshots_of_one_id_and_lookalike_directories_get_unique_names(hub_cache: Path, tmp_path: Path) -> None:
+    second = "fedcba9876543210fedcba9876543210fedcba98"
+    fake_hub_cache(hub_cache, "someone/tiny-sentiment", build_tiny_checkpoint(tmp_path / "retrained", seed=3), second)
+    checkpoints = describe_checkpoints([resolve_model(f"someone/tiny-sentiment@{COMMIT}"), resolve_model("someone/tiny-sentiment")])
+    assert [c.name for c in checkpoints] == [f"someone/tiny-sentiment@{COMMIT}", f"someone/tiny-sentiment@{second}"]
+    with pytest.raises(RobustEvalError, match="is given twice"):  # main is now the second snapshot
+        describe_checkpoints([resolve_model("someone/tiny-sentiment"), resolve_model(f"someone/tiny-sentiment@{second}")])
+    hub = ResolvedModel("someone/tiny-sentiment", Path("/cache/snapshots") / COMMIT, "someone/tiny-sentiment", COMMIT)
+    lookalike, other = ResolvedModel("x", Path("/x/someone/tiny-sentiment")), ResolvedModel("y", Path("/y/tiny-sentiment"))
+    assert unique_names([hub, lookalike]) == ["someone/tiny-sentiment", "tiny-sentiment"]
+    names = unique_names([hub, lookalike, other])
+    assert names == ["someone/tiny-sentiment", "x/someone/tiny-sentiment", "y/tiny-sentiment"]
+    at_root, beside = ResolvedModel("z", Path("/someone/tiny-sentiment")), ResolvedModel("w", Path("/other/tiny-sentiment"))
+    assert unique_names([hub, at_root, beside]) == ["someone/tiny-sentiment", "/someone/tiny-sentiment", "/other/tiny-sentiment"]
 
 
 def test_hub_snapshots_keep_the_safety_rules(hub_cache: Path) -> None:

@@ -71,3 +71,21 @@ def test_every_figure_has_a_legend(monkeypatch: pytest.MonkeyPatch, grouped: boo
     assert len(figures) == 4
     for figure in figures:
         assert figure.legends or any(axes.get_legend() for axes in figure.axes), figure
+
+
+def test_budget_curves_of_skipped_attacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recipe whose attacks were all skipped (per-example limits) draws no curve; the legend takes its
+    entries from every panel, and with no curve at all there is no figure."""
+    figures = []
+    monkeypatch.setattr(plots, "to_png", lambda figure: figures.append(figure) or "png")
+    records, run = records_and_run(2, 1, grouped=False)
+    names = [c["name"] for c in run["config"]["checkpoints"]]
+    attacks = [r for r in records if r["kind"] == "attack"]
+    for record in attacks:
+        if record["recipe"] == "swap" or record["checkpoint"] == names[1]:
+            record["result"]["status"] = "skipped"
+    assert plots.success_vs_budget(records, names, RECIPES, build_summary(run, records)) == "png"
+    assert [text.get_text() for text in figures[0].legends[0].get_texts()] == [names[0]]
+    for record in attacks:
+        record["result"]["status"] = "skipped"
+    assert plots.success_vs_budget(records, names, RECIPES, build_summary(run, records)) is None

@@ -25,6 +25,7 @@ from transformers import (
 from robust_eval.core import console, resources
 from robust_eval.core.data import Dataset, load_dataset
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.outputs import check_output_dir
 from trainers.augment import augmented
 from trainers.callbacks import BestOnDev, EpochClock, TrainingProgress
 from trainers.card import write_card
@@ -173,6 +174,7 @@ def train(config: TrainConfig, data: TrainingData | None = None) -> TrainingOutc
     """Train with `config`, keep the best-on-dev weights, report test accuracy, save checkpoint + card."""
     if not config.output:
         raise RobustEvalError("no output directory: pass --output DIR")
+    check_output_dir(Path(config.output), "--output")
     data = augmented(data if data is not None else load_training_data(config), config.augment, config.augment_rules)
     trainer = build_trainer(config, data)
     started = time.perf_counter()

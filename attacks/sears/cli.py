@@ -38,13 +38,13 @@ def mine(
     from attacks.constraints.back_translation import DEFAULT_THRESHOLD, BackTranslationScore
     from attacks.sears.mining import PIVOTS, MiningSettings
     from attacks.sears.mining import mine as mine_candidates
-    from attacks.sears.rules import rules_format, save_rules
+    from attacks.sears.rules import save_rules
     from attacks.sears.statistics import mining_statistics, write_statistics
     from robust_eval.core.console import out
     from robust_eval.core.data import load_dataset
     from robust_eval.core.errors import RobustEvalError
 
-    rules_format(output)
+    check_outputs(output, stats)
     known = {pivot: (source, pivot) for source, pivot in PIVOTS}
     chosen_pivots = [p.strip() for p in pivots.split(",") if p.strip()]
     unknown = [p for p in chosen_pivots if p not in known]
@@ -104,7 +104,7 @@ def select_rules(
 ) -> None:
     """Select mined rules on held-out data by equivalent flips and coverage (the paper's greedy selection)."""
     from attacks.constraints.back_translation import DEFAULT_THRESHOLD, BackTranslationScore
-    from attacks.sears.rules import load_rules, rules_format, save_rules
+    from attacks.sears.rules import load_rules, save_rules
     from attacks.sears.selection import held_out_evidence, read_review, select
     from attacks.sears.statistics import selection_statistics, write_statistics
     from robust_eval.core.console import out
@@ -112,7 +112,7 @@ def select_rules(
     from robust_eval.core.errors import RobustEvalError
     from robust_eval.core.victim import load_victim
 
-    rules_format(output)
+    check_outputs(output, stats)
     if heldout.endswith(":test"):
         raise RobustEvalError("rules are selected on held-out data, never on the test split: pass --heldout DATA:dev")
     mined = load_rules(rules)
@@ -145,6 +145,17 @@ def select_rules(
               f"{selection.covered} of {selection.sentences} correct predictions; written to {output}")
     for rule in selection.rules(keep_unchosen)[:10]:
         out.print(f"  {rule}  (held-out flips {rule.flips})")
+
+
+def check_outputs(output: Path, stats: Path | None) -> None:
+    """The rules file and statistics file a command writes: known formats, writable (before any work)."""
+    from attacks.sears.rules import rules_format
+    from robust_eval.core.outputs import check_output_file
+
+    rules_format(output)
+    check_output_file(output)
+    if stats:
+        check_output_file(stats, "--stats")
 
 
 def _model_note(model: str | None) -> str:

@@ -23,7 +23,7 @@ import torch
 
 from attacks.core import ExampleLimits
 from robust_eval.core.calibration import Calibration
-from robust_eval.core.checkpoints import check_checkpoint, training_card
+from robust_eval.core.checkpoints import ResolvedModel, check_checkpoint, training_card
 from robust_eval.core.data import Dataset, Example, align_labels
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.core.gather import DEFAULT_IN_FLIGHT
@@ -73,23 +73,34 @@ class Checkpoint:
         return entry
 
 
-def describe_checkpoints(paths: Sequence[Path], trust_pickle: bool = False, single_logit: bool = False) -> list[Checkpoint]:
-    """Check every checkpoint directory and give each a unique name (the shortest distinct path tail)."""
-    resolved = [Path(p).resolve() for p in paths]
-    if len(set(resolved)) < len(resolved):
-        duplicate = next(p for p, n in Counter(resolved).items() if n > 1)
+def describe_checkpoints(models: Sequence[Path | ResolvedModel], trust_pickle: bool = False,
+                         single_logit: bool = False) -> list[Checkpoint]:
+    """Check every checkpoint and give each a unique name: a Hub model its id, a directory the shortest
+    path tail that no other checkpoint has (see `unique_names`)."""
+    resolved = [m if isinstance(m, ResolvedModel) else ResolvedModel(str(m), Path(m)) for m in models]
+    paths = [m.path.resolve() for m in resolved]
+    if len(set(paths)) < len(paths):
+        duplicate = next(p for p, n in Counter(paths).items() if n > 1)
         raise RobustEvalError(f"--model {duplicate} is given twice: pass each checkpoint once")
-    for path in resolved:
+    for path in paths:
         check_checkpoint(path, trust_pickle, single_logit)
-    depth = 1
-    while True:
-        names = ["/".join(p.parts[-depth:]) for p in resolved]
+    names = unique_names([replace(m, path=p) for m, p in zip(resolved, paths)])
+    seeds = [training_seed(p, n) for p, n in zip(paths, names)]
+    groups = seed_group_names(paths, names, seeds)
+    return [Checkpoint(n, p, checkpoint_digest(p), s, g) for n, p, s, g in zip(names, paths, seeds, groups)]
+
+
+def unique_names(models: Sequence[ResolvedModel]) -> list[str]:
+    """Distinct display names: a Hub model's id (with `@COMMIT` when snapshots of one id meet), a directory
+    its last path parts, as few as tell it apart from every other name (at most its whole path)."""
+    ids = Counter(m.hub_id for m in models if m.hub_id is not None)
+    fixed = [None if m.hub_id is None else m.hub_id if ids[m.hub_id] == 1 else f"{m.hub_id}@{m.revision}" for m in models]
+    tails = [m.path.relative_to(m.path.anchor).parts for m in models]
+    for depth in range(1, max((len(t) for t in tails), default=0) + 1):
+        names = [name or "/".join(tail[-depth:]) for name, tail in zip(fixed, tails)]
         if len(set(names)) == len(names):
-            break
-        depth += 1
-    seeds = [training_seed(p, n) for p, n in zip(resolved, names)]
-    groups = seed_group_names(resolved, names, seeds)
-    return [Checkpoint(n, p, checkpoint_digest(p), s, g) for n, p, s, g in zip(names, resolved, seeds, groups)]
+            return names
+    return [name or str(m.path) for name, m in zip(fixed, models)]
 
 
 def training_seed(path: Path, name: str) -> int | None:
@@ -194,6 +205,10 @@ class ModelInputs:
     max_length: int | None = None
     single_logit: bool = False
 
+    def __post_init__(self) -> None:
+        if self.max_length is not None and self.max_length <= 0:
+            raise RobustEvalError(f"--max-length must be a positive number of tokens, got {self.max_length}")
+
 
 @dataclass(frozen=True)
 class EvaluationPlan:
@@ -250,11 +265,12 @@ class EvaluationPlan:
 
 
 def build_plan(
-    checkpoint_dirs: Sequence[Path], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int = 0,
+    checkpoint_dirs: Sequence[Path | ResolvedModel], dataset: Dataset, recipes: Sequence[RecipeRequest], seed: int = 0,
     limit: int | None = None, engine: Engine | None = None, calibration_data: Dataset | None = None,
     inputs: ModelInputs | None = None, limits: ExampleLimits | None = None,
 ) -> EvaluationPlan:
-    """Resolve checkpoints, labels and recipes once; every problem is a one-line error before any work.
+    """Resolve checkpoints (directories, or Hub models from `resolve_model`, named by their id), labels and
+    recipes once; every problem is a one-line error before any work.
 
     With `calibration_data` (a dev split), every checkpoint also gets a temperature-scaled variant
     `NAME@calibrated` (temperature fitted on that data by negative log-likelihood) that is attacked too

@@ -160,7 +160,13 @@ def success_vs_budget(records: Sequence[Record], checkpoints: Sequence[str], rec
         axes.set_visible(False)
     for axes in panels[::columns]:
         axes.set_ylabel("attack success rate (%)")
-    handles, labels = panels[0].get_legend_handles_labels()
+    drawn: dict[str, Any] = {}
+    for axes in panels:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            drawn.setdefault(label, handle)
+    if not drawn:
+        return None  # every attack was skipped (e.g. by --max-words): no curve to draw
+    handles, labels = list(drawn.values()), list(drawn)
     if any(len(e.members) > 1 for e in rows):
         handles.append(Patch(color="#999999", alpha=0.3))
         labels.append("range over seeds")
