@@ -44,14 +44,14 @@ evaluate)
   sampler=$!
   recipe_args=(); for r in "${RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
   start=$SECONDS
-  timeout "${VANILLA_SECONDS:-420}" python3 -m robust_eval evaluate --model "$VANILLA" --data mr:test \
+  timeout "${VANILLA_SECONDS:-360}" python3 -m robust_eval evaluate --model "$VANILLA" --data mr:test \
       "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-4}" --out runs/validity --no-progress \
       > "$OUT/evaluate-vanilla.log" 2>&1 || true
   vanilla_s=$(( SECONDS - start ))
   kill "$sampler" || true
   recipe_args=(); for r in "${AUGMENTED_RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
   start=$SECONDS
-  timeout "${AUGMENTED_SECONDS:-150}" python3 -m robust_eval evaluate --model "$AUGMENTED" --data mr:test \
+  timeout "${AUGMENTED_SECONDS:-120}" python3 -m robust_eval evaluate --model "$AUGMENTED" --data mr:test \
       "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-4}" --out runs/sears-augmented-eval --no-progress \
       > "$OUT/evaluate-augmented.log" 2>&1 || true
   augmented_s=$(( SECONDS - start ))
