@@ -8,7 +8,7 @@
 #       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 45
 #   bash benchmarks/pack_site.sh .gpu/site.tar.xz
 # Then, on the GPU host, from the repository root, one stage per transfer:
-#   bash benchmarks/gpu_validity.sh train          # with .bundle/a and .bundle/b/volume-4
+#   bash benchmarks/gpu_validity.sh train          # with .bundle/a, .bundle/b/volume-4 and greenlet's wheel in .gpu/wheels
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1 and .gpu/site.tar.xz
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3; results in DIR
@@ -27,7 +27,7 @@ stash() { mkdir -p runs/volumes; for v in .bundle/b/volume-*; do [ -d "$v" ] && 
 
 case "$1" in
 train)
-  python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl
+  python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl .gpu/wheels/*.whl  # nltk, greenlet
   python3 -m robust_eval resources bundle install .bundle/a | tail -1
   stash
   python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 \
