@@ -109,7 +109,7 @@ class QualityScorer:
         if self.grammar is None:
             return [None] * len(originals)
         counts = self.grammar.unlinked_words(originals + perturbed)
-        return [b - a for a, b in zip(counts[: len(originals)], counts[len(originals):])]
+        return [None if a is None or b is None else b - a for a, b in zip(counts[: len(originals)], counts[len(originals):])]
 
 
 @lru_cache(maxsize=1)

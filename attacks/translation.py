@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from robust_eval.core import resources
+from robust_eval.core.resources import usable_cores
 from robust_eval.core.errors import MissingResourceError, RobustEvalError
 from robust_eval.core.gather import gathered
 
@@ -79,14 +80,6 @@ class Translator(Protocol):
 def normalise(text: str) -> str:
     """One line of text: line breaks and runs of whitespace become single spaces, ends stripped."""
     return _SPACES.sub(" ", _LINE_BREAKS.sub(" ", text)).strip()
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 # --- one direction's processes ----------------------------------------------------------------------

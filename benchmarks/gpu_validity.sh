@@ -10,9 +10,11 @@
 # Then, on the GPU host, from the repository root, one stage per transfer:
 #   bash benchmarks/gpu_validity.sh train          # with .bundle/a, .bundle/b/volume-4 and greenlet's wheel in .gpu/wheels
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1 and .gpu/site.tar.xz
-#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2
+#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2 (and .gpu/prior, if any)
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3; results in DIR
-# TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
+# Records of an earlier, unfinished run placed in .gpu/prior/ are resumed when the retrained checkpoints are
+# the same (training is deterministic on one GPU model); TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run
+# for a check on a CPU.
 set -euo pipefail
 export ROBUST_EVAL_HOME=$PWD/runs/home PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:$PWD/runs/site
 VANILLA=runs/mr-minilm/checkpoints/vanilla-seed0
@@ -38,24 +40,40 @@ train)
 stash) stash ;;
 evaluate)
   stash
-  python3 -m robust_eval resources bundle install runs/volumes | tail -3
+  for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done
+  python3 - <<'PY'
+import json, shutil
+from pathlib import Path
+from robust_eval.pipeline.plan import checkpoint_digest
+for run in (Path("runs/validity"), Path("runs/sears-augmented-eval")):
+    if (run / "run.json").is_file():
+        recorded = json.loads((run / "run.json").read_text())
+        checkpoint = recorded["config"]["checkpoints"][0]
+        path = recorded["environment"]["checkpoint_paths"][checkpoint["name"]]
+        same = checkpoint_digest(Path(path)) == checkpoint["sha256"]
+        print(run, "resumed" if same else "discarded: the retrained checkpoint differs")
+        if not same:
+            shutil.rmtree(run)
+PY
+  python3 -m pip install -q --no-deps runs/volumes/volume-*/wheels/*.whl  # gguf, for SmolLM2's install
+  python3 -m robust_eval resources bundle install runs/volumes 2>&1 | grep -v "de-quantizing" | tail -3
   python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/gpu-samples.csv" &
   sampler=$!
   recipe_args=(); for r in "${RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
   start=$SECONDS
-  timeout "${VANILLA_SECONDS:-360}" python3 -m robust_eval evaluate --model "$VANILLA" --data mr:test \
-      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-4}" --out runs/validity --no-progress \
+  timeout "${VANILLA_SECONDS:-420}" python3 -m robust_eval evaluate --model "$VANILLA" --data mr:test \
+      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-8}" --out runs/validity --no-progress \
       > "$OUT/evaluate-vanilla.log" 2>&1 || true
   vanilla_s=$(( SECONDS - start ))
   kill "$sampler" || true
   recipe_args=(); for r in "${AUGMENTED_RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
   start=$SECONDS
-  timeout "${AUGMENTED_SECONDS:-120}" python3 -m robust_eval evaluate --model "$AUGMENTED" --data mr:test \
-      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-4}" --out runs/sears-augmented-eval --no-progress \
+  timeout "${AUGMENTED_SECONDS:-90}" python3 -m robust_eval evaluate --model "$AUGMENTED" --data mr:test \
+      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-8}" --out runs/sears-augmented-eval --no-progress \
       > "$OUT/evaluate-augmented.log" 2>&1 || true
   augmented_s=$(( SECONDS - start ))
-  echo "{\"vanilla_all_recipes_s\": $vanilla_s, \"augmented_s\": $augmented_s, \"jobs\": ${JOBS:-4}}" > "$OUT/timing.json"
+  echo "{\"vanilla_all_recipes_s\": $vanilla_s, \"augmented_s\": $augmented_s, \"jobs\": ${JOBS:-8}}" > "$OUT/timing.json"
   tail -40 "$OUT/evaluate-vanilla.log"; tail -20 "$OUT/evaluate-augmented.log"; cat "$OUT/timing.json"
   for run in validity sears-augmented-eval; do tar -cJf "$OUT/$run.tar.xz" -C runs "$run"; done
   tar -cJf "$OUT/cards.tar.xz" "$VANILLA/training.json" "$AUGMENTED/training.json" "$VANILLA"/README.md "$AUGMENTED"/README.md

@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from attacks.translation import MIN_BLOCKS_PER_PIPELINE, ApertiumTranslator, usable_cores
+from attacks.translation import MIN_BLOCKS_PER_PIPELINE, ApertiumTranslator
+from robust_eval.core.resources import usable_cores
 from robust_eval.core.data import load_dataset
 
 

@@ -297,8 +297,13 @@ def dequantise_smollm2(gguf: Path, target: Path) -> None:
     except ImportError as error:
         raise RobustEvalError(f"reading GGUF needs the gguf package ({error}): pip install gguf==0.19.0") from None
 
+    config = model.config
+    config.__dict__.pop("quantization_config", None)
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float16)  # transformers 5 will not save GGUF models
+    plain.load_state_dict(model.state_dict())
+
     def fill(staging: Path) -> None:
-        model.to(torch.float16).save_pretrained(staging, safe_serialization=True)
+        plain.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
 
     _replace_dir(target, fill)

@@ -20,6 +20,7 @@ from attacks.text import AttackedText
 from eval_support import TEXTS, fitted_checkpoints, main  # noqa: F401 (fixtures)
 from quality_support import tiny_language_model
 from robust_eval.core import resources
+from robust_eval.core.errors import RobustEvalError
 
 needs_link_grammar = pytest.mark.skipif(
     resources.link_parser() is None and not os.environ.get("CI"),
@@ -99,6 +100,30 @@ def test_link_grammar_counts_unlinked_words() -> None:
     original = AttackedText.from_text("He goes to the store.")
     good, bad = original.replace_words({1: "walks"}), original.replace_words({1: "go"})
     assert NoNewGrammarErrors(checker).filter([good, bad], original) == [True, False]
+
+
+class ParserDroppingOneSentence(LinkGrammar):
+    """The real parser, except that a batch holding `dropped` yields one result too few (as the parser does
+    for the rare line it prints no result for)."""
+
+    dropped = "The film , the film ."
+
+    def _parse(self, texts: list[str]) -> list[int] | None:
+        counts = super()._parse(texts)
+        return None if self.dropped in texts else counts
+
+
+@needs_link_grammar
+def test_parser_processes_split_a_batch_and_a_sentence_without_result_is_unknown() -> None:
+    texts = [f"The movie number {i} was great." for i in range(20)] + ["The movies was great."]
+    assert LinkGrammar(processes=3).unlinked_words(texts) == LinkGrammar(processes=1).unlinked_words(texts)
+    checker = ParserDroppingOneSentence(processes=1)
+    assert checker.unlinked_words(["The movie was great.", checker.dropped, "The movies was great."]) == [0, None, 2]
+    original = AttackedText.from_text("The film was the film .")
+    unknown, fine = original.replace_words({2: ","}), original.replace_words({1: "movie"})
+    assert unknown.text == checker.dropped and NoNewGrammarErrors(checker).filter([unknown, fine], original) == [False, True]
+    with pytest.raises(RobustEvalError, match="parser processes must be positive"):
+        LinkGrammar(processes=0)
 
 
 def tiny_vectors(directory: Path) -> CounterFittedVectors:

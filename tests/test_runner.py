@@ -244,6 +244,19 @@ def test_unit_counter_reads_only_what_was_appended(fitted_checkpoints, tmp_path)
     assert counter() == len(TEXTS) * (1 + len(RECIPES))  # every unit of the finished run, each counted once
 
 
+def test_workers_share_the_cores_without_overlap() -> None:
+    import os
+
+    from robust_eval.pipeline.workers import worker_cores
+
+    cores = sorted(os.sched_getaffinity(0))
+    shares = [worker_cores(i, 2) for i in range(2)]
+    if len(cores) >= 2:
+        assert set().union(*shares) == set(cores) and not shares[0] & shares[1]
+    many = [worker_cores(i, len(cores) + 1) for i in range(len(cores) + 1)]
+    assert all(len(share) == 1 for share in many) and many[-1] == many[0]
+
+
 def test_workers_are_dealt_over_every_visible_gpu() -> None:
     from robust_eval.pipeline.workers import worker_gpu
 

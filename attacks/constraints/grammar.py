@@ -15,17 +15,21 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Sequence
 
 from attacks.core import Constraint
 from attacks.text import AttackedText
 from robust_eval.core import resources
+from robust_eval.core.resources import usable_cores
 from robust_eval.core.errors import MissingResourceError, RobustEvalError
 
 # Per-sentence time limit in seconds; a sentence that runs out keeps the best parse found so far.
 TIMEOUT_S = 5
 CACHE_SIZE = 100_000
+# Fewer sentences than this are not worth a parser process of their own.
+MIN_SENTENCES_PER_PROCESS = 8
 PARSER_SETTINGS = ("!verbosity=1", "!graphics=0", "!spell=0", f"!timeout={TIMEOUT_S}")
 RESULT_LINE = re.compile(r"^Found \d+ linkages?.*?(?: at null count (\d+))?$")
 
@@ -37,38 +41,55 @@ def parser_input(text: str) -> str:
 
 
 class LinkGrammar:
-    """Unlinked-word counts from `link-parser`, one process per batch of texts, cached per text."""
+    """Unlinked-word counts from `link-parser`, cached per text; a batch is split over `processes` parser
+    processes running at once (default: one per available core). A text the parser gives no result for, even
+    parsed alone, counts as unknown (None)."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int | None = None) -> None:
         parser = resources.link_parser()
         if parser is None:
             raise MissingResourceError("link-grammar", "link-parser or its English dictionary is not installed")
+        if processes is not None and processes < 1:
+            raise RobustEvalError(f"the number of parser processes must be positive, got {processes}")
         self.parser = parser
-        self._cache: OrderedDict[str, int] = OrderedDict()
+        self.processes = processes or usable_cores()
+        self._cache: OrderedDict[str, int | None] = OrderedDict()
 
-    def unlinked_words(self, texts: Sequence[str]) -> list[int]:
-        """The parser's null count per text (0 = a complete parse)."""
+    def unlinked_words(self, texts: Sequence[str]) -> list[int | None]:
+        """The parser's null count per text (0 = a complete parse; None = no result)."""
         pending = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if pending:
-            for text, count in zip(pending, self._parse(pending)):
-                self._cache[text] = count
+            size = max(MIN_SENTENCES_PER_PROCESS, -(-len(pending) // self.processes))
+            chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+            with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+                for chunk, counts in zip(chunks, pool.map(self._parse_or_split, chunks)):
+                    self._cache.update(zip(chunk, counts))
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return [self._cache[t] for t in texts]
 
-    def _parse(self, texts: list[str]) -> list[int]:
+    def _parse_or_split(self, texts: list[str]) -> list[int | None]:
+        counts = self._parse(texts)
+        if counts is not None:
+            return counts
+        if len(texts) == 1:
+            return [None]
+        return [count for text in texts for count in self._parse_or_split([text])]
+
+    def _parse(self, texts: list[str]) -> list[int] | None:
+        """Null counts of `texts` from one parser process, or None when it did not give one per text."""
         lines = [*PARSER_SETTINGS, *(parser_input(t) for t in texts)]
         done = subprocess.run(
             [str(self.parser.program), str(self.parser.dictionary)], input="\n".join(lines) + "\n",
             capture_output=True, text=True, env=self.parser.environment, timeout=60 + TIMEOUT_S * 2 * len(texts),
         )
         counts = [int(m.group(1) or 0) for m in map(RESULT_LINE.match, done.stdout.splitlines()) if m]
-        if done.returncode or len(counts) != len(texts):
+        if done.returncode == 127 or (done.returncode and not done.stdout):
             raise RobustEvalError(
-                f"link-parser gave {len(counts)} results for {len(texts)} sentences (exit {done.returncode}): "
-                "reinstall link-grammar with `robust-eval resources fetch link-grammar`"
+                f"link-parser failed (exit {done.returncode}): reinstall link-grammar with "
+                "`robust-eval resources fetch link-grammar`"
             )
-        return counts
+        return counts if len(counts) == len(texts) else None
 
 
 @lru_cache(maxsize=1)
@@ -97,4 +118,5 @@ class NoNewGrammarErrors(Constraint):
         if not candidates:
             return []
         base, *counts = self.checker.unlinked_words([original.text, *(c.text for c in candidates)])
-        return [count <= base for count in counts]
+        # a text the parser gives no result for cannot be shown to add no errors: rejected
+        return [base is not None and count is not None and count <= base for count in counts]

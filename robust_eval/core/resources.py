@@ -210,6 +210,14 @@ def link_parser() -> LinkParser | None:
     return None
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def directory_size(path: Path) -> int:
     """Total size in bytes of the files below `path` (0 when absent)."""
     if path.is_file():

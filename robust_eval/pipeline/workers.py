@@ -5,7 +5,8 @@ GPU (or the other CPU cores) mostly idle. With `--jobs N`, worker I evaluates sh
 (`execute.run_shard` of the parent's plan, as it is: workers resolve nothing again; its own records
 file); the parent shows one progress bar counted from the record files. On a host with several GPUs the
 workers are dealt round-robin over them (unless the run names one device). A failed worker stops the others;
-whatever they recorded stays, so rerunning the command resumes.
+whatever they recorded stays, so rerunning the command resumes. Each worker runs on its own share of the
+CPU cores, so the Apertium pipelines and parser processes it starts (one per core it has) do not pile up.
 """
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ def worker_gpu(index: int, device: str | None, gpus: int) -> int | None:
     return None
 
 
+def worker_cores(index: int, jobs: int) -> set[int] | None:
+    """Worker `index`'s share of the cores this process may use: contiguous slices, one core at least
+    (None where CPU affinity cannot be set)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if jobs >= len(cores):
+        return {cores[index % len(cores)]}
+    size, extra = divmod(len(cores), jobs)
+    start = index * size + min(index, extra)
+    return set(cores[start:start + size + (index < extra)])
+
+
 def _worker(plan: EvaluationPlan, out_dir: Path, modules: list[str], index: int, jobs: int, errors: Any) -> None:
     """Evaluate shard `index` of `jobs` (runs in a spawned process, after importing the modules that
     registered the requested recipes, so recipes registered outside the package are found too)."""
@@ -38,7 +52,10 @@ def _worker(plan: EvaluationPlan, out_dir: Path, modules: list[str], index: int,
 
     from robust_eval.pipeline.execute import for_worker, progress_bar, run_shard
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    cores = worker_cores(index, jobs)
+    if cores is not None:
+        os.sched_setaffinity(0, cores)  # MT pipelines and parser processes are sized to (and inherit) this share
+    torch.set_num_threads(len(cores) if cores else max(1, (os.cpu_count() or 1) // jobs))
     gpu = worker_gpu(index, plan.engine.device, torch.cuda.device_count())
     device = plan.engine.device
     if gpu is not None:
