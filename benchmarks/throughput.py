@@ -7,11 +7,14 @@ For each recipe, on the same checkpoint and examples:
   examples at once, fp32; its records are compared with the sequential ones example by example;
 - `interleaved-bf16` (CUDA only): the same in bf16; clean predictions and attack outcomes that differ from fp32
   are counted.
+- `--textattack NAME` (CPU or CUDA, needs the `textattack` extra): TextAttack's own recipe on the same
+  examples, one at a time through its model wrapper, as its users run it.
+Every phase reports the example quality of its successes (attacks.quality, the scorer the reports use).
 Only attack time is timed (models and resources are loaded first). On CUDA, GPU utilisation is sampled with
 nvidia-smi every 100 ms during each attack phase and the peak GPU memory is read from PyTorch.
 
     python benchmarks/throughput.py --model DIR --recipe wordnet-swap [--limit 1000] [--in-flight 256] \
-        [--skip-sequential] [--output benchmarks/throughput.json]
+        [--skip-sequential] [--textattack pwws] [--output benchmarks/throughput.json]
 """
 
 from __future__ import annotations
@@ -32,12 +35,18 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from attacks.quality import score_successes
 from attacks.registry import build_recipe, parse_params
 from robust_eval.core.data import Dataset, load_dataset
 from robust_eval.core.victim import HFVictim, load_victim
 from robust_eval.pipeline.execute import attack_pass, clean_pass, progress_bar, seed_everything, unit_seed
 from robust_eval.pipeline.plan import build_plan, git_commit
 from robust_eval.pipeline.store import RecordStore, read_records
+from robust_eval.report.quality import recipe_quality
+
+def cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
 
 COMPARED = ("status", "perturbed_text", "queries", "modified_indices", "perturbed_prediction")
 
@@ -81,15 +90,18 @@ class GpuSampler:
 
 def sequential(attack: Any, victim: HFVictim, dataset: Dataset, targets: Sequence[int], sha: str, recipe: str,
                seed: int) -> tuple[dict[str, dict], float]:
-    """The previous engine's loop; results by example id and the attack seconds."""
-    results = {}
+    """The previous engine's loop (also how TextAttack runs); results by example id, scored for example
+    quality after the clock stops, and the attack seconds."""
+    results = []
     started = time.perf_counter()
     for index in targets:
         example = dataset.examples[index]
         victim.clear_cache()
         seed_everything(unit_seed(seed, sha, recipe, example.id))
-        results[example.id] = attack.attack(victim, example).to_dict()
-    return results, time.perf_counter() - started
+        results.append(attack.attack(victim, example))
+    seconds = time.perf_counter() - started
+    score_successes(results)
+    return {r.example_id: r.to_dict() for r in results}, seconds
 
 
 def interleaved(attack: Any, victim: HFVictim, plan: Any, recipe: str, in_flight: int, work: Path,
@@ -135,20 +147,54 @@ def phase(name: str, results: dict[str, dict], seconds: float, sampler: GpuSampl
     done = [r for r in results.values() if r["status"] != "skipped"]
     succeeded = sum(r["status"] == "succeeded" for r in done)
     queries = sum(r["queries"] for r in results.values())
+    records = [{"kind": "attack", "checkpoint": "", "recipe": "", "example_id": i, "result": r} for i, r in results.items()]
     return {"phase": name, "attack_seconds": seconds, "examples": len(results), "attacked": len(done),
             "success_rate": succeeded / len(done) if done else None, "queries": queries,
-            "queries_per_second": queries / seconds if seconds else None, **sampler.summary()}
+            "queries_per_second": queries / seconds if seconds else None, **sampler.summary(),
+            "quality": recipe_quality(records, "", "")}
+
+
+@dataclass
+class Setup:
+    """The plan, its one checkpoint's examples, an fp32 victim (batches of 64) and the examples it gets right."""
+
+    plan: Any
+    data: Dataset
+    victim: HFVictim
+    clean: np.ndarray
+    targets: list[int]
+
+
+def prepare(args: argparse.Namespace, dataset: Dataset) -> Setup:
+    plan = build_plan([Path(args.model)], dataset, [], seed=args.seed, limit=args.limit)
+    checkpoint = plan.checkpoints[0]
+    data = plan.aligned[checkpoint.name]
+    victim = load_victim(checkpoint.path, device=args.device, batch_size=64)
+    clean = victim.predict_proba([e.text for e in data.examples])
+    targets = [i for i, e in enumerate(data.examples) if int(np.argmax(clean[i])) == e.label]
+    return Setup(plan, data, victim, clean, targets)
+
+
+def run_textattack(args: argparse.Namespace, name: str, dataset: Dataset) -> dict[str, Any]:
+    """TextAttack's recipe `name`, one example at a time through its own model wrapper, as a TextAttack user
+    runs it (its own query budget), on the examples the model gets right."""
+    from attacks.textattack_bridge import TextAttackRecipe
+
+    setup = prepare(args, dataset)
+    checkpoint = setup.plan.checkpoints[0]
+    attack = TextAttackRecipe(name, budget_per_word=None, wrapper="huggingface")
+    with GpuSampler() as sampler:
+        results, seconds = sequential(attack, setup.victim, setup.data, setup.targets, checkpoint.sha256, name, args.seed)
+    return {"recipe": f"textattack:{name}", "params": {}, "correct": len(setup.targets),
+            "phases": [phase("TextAttack, one at a time, fp32 batch 64", results, seconds, sampler)], "comparisons": {}}
 
 
 def run_recipe(args: argparse.Namespace, recipe: str, dataset: Dataset) -> dict[str, Any]:
     params = parse_params(args.param)
-    plan = build_plan([Path(args.model)], dataset, [], seed=args.seed, limit=args.limit)
+    setup = prepare(args, dataset)
+    plan, data, fp32, clean, targets = setup.plan, setup.data, setup.victim, setup.clean, setup.targets
     checkpoint = plan.checkpoints[0]
-    data = plan.aligned[checkpoint.name]
     attack = build_recipe(recipe, params)
-    fp32 = load_victim(checkpoint.path, device=args.device, batch_size=64)
-    clean = fp32.predict_proba([e.text for e in data.examples])
-    targets = [i for i, e in enumerate(data.examples) if int(np.argmax(clean[i])) == e.label]
     phases, compared = [], {}
     reference = None
     if not args.skip_sequential:
@@ -197,10 +243,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="an earlier output directory with records of this checkpoint (same name) and recipes")
     parser.add_argument("--output", default=None)
     parser.add_argument("--profile", type=Path, default=None, help="directory for cProfile summaries of the interleaved phases")
+    parser.add_argument("--textattack", action="append", default=[],
+                        help="also run this TextAttack recipe (e.g. pwws) on the same examples (needs the textattack extra)")
     args = parser.parse_args(argv)
     args.precision = ["fp32"] + [p for p in (args.precision or ["bf16"]) if p != "fp32"]
     dataset = load_dataset(args.data).head(args.limit)
     rows = [run_recipe(args, recipe, dataset) for recipe in args.recipe or ["wordnet-swap"]]
+    rows += [run_textattack(args, name, dataset) for name in args.textattack]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
     report = {"model": args.model, "data": args.data, "examples": len(dataset), "device": device,
               "torch_threads": torch.get_num_threads(), "commit": git_commit(), "recipes": rows}
@@ -211,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{p['examples'] / p['attack_seconds']:7.1f} ex/s | ASR {100 * (p['success_rate'] or 0):5.1f} % | "
                   f"{p['queries']:7d} q | busy {'-' if busy is None else f'{busy:.0f} %'} | "
                   f"peak {p.get('peak_gpu_memory_mb', 0):.0f} MB")
+            q = p["quality"]
+            print(f"{'':>14} | quality of {q['scored']} successes: similarity median {cell(q['similarity_median'])}, "
+                  f"perplexity ratio median {cell(q['perplexity_ratio_median'])}, POS match {cell(q['pos_match'])}, "
+                  f"grammar errors added {cell(q['grammar_errors_added_mean'])}")
         for name, c in row["comparisons"].items():
             print(f"{row['recipe']:>14} | {name}: {c['differing']} of {c['examples']} differ, "
                   f"max confidence gap {c['max_confidence_difference']:.2e}"
