@@ -38,6 +38,19 @@ def test_report_rerenders_identically_from_records_alone(run_dir: Path, capsys) 
         assert (run_dir / name).read_bytes() == content, name
 
 
+def test_report_reads_archived_records(run_dir: Path) -> None:
+    import lzma
+
+    before = (run_dir / "summary.json").read_bytes()
+    records = run_dir / "records.jsonl"
+    (run_dir / "records.jsonl.xz").write_bytes(lzma.compress(records.read_bytes()))
+    records.unlink()
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "summary.json").read_bytes() == before
+    (run_dir / "records.jsonl.xz").write_bytes(b"not xz")
+    assert main(["report", str(run_dir)]) == 2
+
+
 def test_report_warns_while_attacks_are_missing(run_dir: Path, capsys) -> None:
     assert main(["report", str(run_dir)]) == 0
     assert "incomplete run" not in capsys.readouterr().err

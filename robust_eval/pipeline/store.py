@@ -10,6 +10,7 @@ a torn last line (a write cut short) is dropped when the file is reopened.
 from __future__ import annotations
 
 import json
+import lzma
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -103,18 +104,28 @@ def parse_lines(path: Path, data: bytes) -> tuple[list[Record], int]:
     return records, intact
 
 
+def _record_bytes(path: Path) -> bytes:
+    """A records file's bytes; `.jsonl.xz` files (how finished runs are archived) are decompressed."""
+    try:
+        data = path.read_bytes()
+        return lzma.decompress(data) if path.suffix == ".xz" else data
+    except OSError as error:
+        raise RobustEvalError(
+            f"records file {path} cannot be read ({error.strerror}); fix its permissions or choose "
+            "another --out directory"
+        ) from None
+    except lzma.LZMAError:
+        raise RobustEvalError(f"records archive {path} is damaged; restore it from the copy it came from") from None
+
+
 def read_records(out_dir: Path) -> list[Record]:
-    """Every intact record in `out_dir`, in file-name then line order, keeping the first of duplicates."""
+    """Every intact record in `out_dir` (its `records*.jsonl` files, then archived `records*.jsonl.xz`), in
+    file-name then line order, keeping the first of duplicates."""
     seen: set[RecordKey] = set()
     merged: list[Record] = []
-    for path in sorted(Path(out_dir).glob(RECORDS_GLOB)):
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise RobustEvalError(
-                f"records file {path} cannot be read ({error.strerror}); fix its permissions or choose "
-                "another --out directory"
-            ) from None
+    directory = Path(out_dir)
+    for path in [*sorted(directory.glob(RECORDS_GLOB)), *sorted(directory.glob(RECORDS_GLOB + ".xz"))]:
+        data = _record_bytes(path)
         for record in parse_lines(path, data)[0]:
             key = record_key(record)
             if key not in seen:
