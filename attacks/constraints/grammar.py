@@ -24,6 +24,7 @@ from attacks.text import AttackedText
 from robust_eval.core import resources
 from robust_eval.core.resources import usable_cores
 from robust_eval.core.errors import MissingResourceError, RobustEvalError
+from robust_eval.core.gather import gathered
 
 # Per-sentence time limit in seconds; a sentence that runs out keeps the best parse found so far.
 TIMEOUT_S = 5
@@ -55,8 +56,10 @@ class LinkGrammar:
         self.processes = processes or usable_cores()
         self._cache: OrderedDict[str, int | None] = OrderedDict()
 
+    @gathered
     def unlinked_words(self, texts: Sequence[str]) -> list[int | None]:
-        """The parser's null count per text (0 = a complete parse; None = no result)."""
+        """The parser's null count per text (0 = a complete parse; None = no result); gathered across the
+        attacks in flight, so their sentences share the parser processes."""
         pending = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if pending:
             size = max(MIN_SENTENCES_PER_PROCESS, -(-len(pending) // self.processes))

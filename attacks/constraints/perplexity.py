@@ -22,6 +22,7 @@ from attacks.core import Constraint
 from attacks.text import AttackedText
 from robust_eval.core import resources
 from robust_eval.core.errors import RobustEvalError
+from robust_eval.core.gather import gathered
 
 CACHE_SIZE = 100_000
 MAX_TOKENS = 256
@@ -44,8 +45,9 @@ class CausalLanguageModel:
         self.batch_size = batch_size
         self._cache: OrderedDict[str, float] = OrderedDict()
 
+    @gathered
     def perplexities(self, texts: Sequence[str]) -> np.ndarray:
-        """One perplexity per text (float64)."""
+        """One perplexity per text (float64; gathered across the attacks in flight)."""
         pending = sorted({t for t in texts if t not in self._cache}, key=len)
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start:start + self.batch_size]
