@@ -8,7 +8,7 @@ exact spacing. Matching ignores case; the first replacement token takes the case
 Rule tokens are literal words or placeholders:
 - `{DET}`: a determiner from a closed list (the, a, an, this, that, these, those, my, your, ...; not the
   negative `no`);
-- `{NOUN}`: a singular common noun by a WordNet heuristic (no POS tagger is available offline): the word is
+- `{NOUN}`: a singular common noun by a WordNet heuristic (rules match without running a tagger): the word is
   its own WordNet noun lemma, not a stopword, and its SemCor sense count as a noun is at least that of
   every other part of speech (words WordNet lists only as nouns count too). A `{NOUN}` ending a pattern
   does not match the first noun of a compound (`the movie theater`);
