@@ -24,8 +24,10 @@ RECIPES=(wordnet-swap embedding-swap pwws textfooler wordnet-swap-strict embeddi
 AUGMENTED_RECIPES=(sears bt-filtered wordnet-swap pwws textfooler)
 limit_args=(${EVAL_LIMIT:+--limit "$EVAL_LIMIT"})
 train_limit=(${TRAIN_LIMIT:+--limit "$TRAIN_LIMIT"})
+# What a transfer brought is copied under runs/ at once: a carried path is not kept for later stages.
 stash() { mkdir -p runs/volumes; for v in .bundle/b/volume-*; do [ -d "$v" ] && cp -r "$v" runs/volumes/; done
-          if [ -f .gpu/site.tar.xz ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi; ls runs/volumes; }
+          if [ -f .gpu/site.tar.xz ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi
+          for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done; ls runs/volumes; }
 
 case "$1" in
 train)
@@ -40,7 +42,6 @@ train)
 stash) stash ;;
 evaluate)
   stash
-  for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done
   python3 - <<'PY'
 import json, shutil
 from pathlib import Path
