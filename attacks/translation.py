@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from robust_eval.core import resources
-from robust_eval.core.resources import usable_cores
 from robust_eval.core.errors import MissingResourceError, RobustEvalError
 from robust_eval.core.gather import gathered
 
@@ -346,7 +345,7 @@ class ApertiumTranslator:
         self.pivot = pivot
         self.cache_size = cache_size
         self.timeout = timeout
-        self.pipelines = pipelines or usable_cores()
+        self.pipelines = pipelines or resources.usable_cores()
         self._round_trips: dict[str, str] = {}
         self._running: dict[str, list[ApertiumPipeline]] = {}
         self._commands: dict[str, ModeCommands] = {}

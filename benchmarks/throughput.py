@@ -42,11 +42,7 @@ from robust_eval.core.victim import HFVictim, load_victim
 from robust_eval.pipeline.execute import attack_pass, clean_pass, progress_bar, seed_everything, unit_seed
 from robust_eval.pipeline.plan import build_plan, git_commit
 from robust_eval.pipeline.store import RecordStore, read_records
-from robust_eval.report.quality import recipe_quality
-
-def cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
+from robust_eval.report.quality import cell, recipe_quality
 
 COMPARED = ("status", "perturbed_text", "queries", "modified_indices", "perturbed_prediction")
 

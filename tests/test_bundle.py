@@ -64,13 +64,18 @@ def _libraries_from_elsewhere(prefix: Path, env: dict[str, str]) -> dict[str, li
 needs_apt = pytest.mark.skipif(shutil.which("apt-get") is None, reason="bundling Debian packages needs apt-get")
 
 
+def _bundled_debian_tree(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Bundle resource `name`, install it into a fresh home and return the prefix it was unpacked at."""
+    bundle.create(tmp_path / "b", [name], [])
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
+    bundle.install([tmp_path / "b"])
+    return tmp_path / "home" / name / "usr"
+
+
 @pytest.mark.integration
 @needs_apt
 def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle.create(tmp_path / "b", ["apertium"], [])
-    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
-    bundle.install([tmp_path / "b"])
-    prefix = tmp_path / "home" / "apertium" / "usr"
+    prefix = _bundled_debian_tree("apertium", tmp_path, monkeypatch)
     assert resources.apertium_modes_dir() == prefix / "share" / "apertium" / "modes"
     missing = _libraries_from_elsewhere(prefix, resources.apertium_environment())
     assert not missing, json.dumps(missing)
@@ -82,10 +87,7 @@ def test_relocated_apertium_is_self_contained(tmp_path: Path, monkeypatch: pytes
 @pytest.mark.integration
 @needs_apt
 def test_relocated_link_grammar_is_self_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle.create(tmp_path / "b", ["link-grammar"], [])
-    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))
-    bundle.install([tmp_path / "b"])
-    prefix = tmp_path / "home" / "link-grammar" / "usr"
+    prefix = _bundled_debian_tree("link-grammar", tmp_path, monkeypatch)
     parser = resources.link_parser()
     assert parser is not None and parser.program == prefix / "bin" / "link-parser"
     assert parser.dictionary == prefix / "share" / "link-grammar" / "en"

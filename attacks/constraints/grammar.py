@@ -22,7 +22,6 @@ from typing import Sequence
 from attacks.core import Constraint
 from attacks.text import AttackedText
 from robust_eval.core import resources
-from robust_eval.core.resources import usable_cores
 from robust_eval.core.errors import MissingResourceError, RobustEvalError
 from robust_eval.core.gather import gathered
 
@@ -53,7 +52,7 @@ class LinkGrammar:
         if processes is not None and processes < 1:
             raise RobustEvalError(f"the number of parser processes must be positive, got {processes}")
         self.parser = parser
-        self.processes = processes or usable_cores()
+        self.processes = processes or resources.usable_cores()
         self._cache: OrderedDict[str, int | None] = OrderedDict()
 
     @gathered

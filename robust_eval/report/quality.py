@@ -59,10 +59,11 @@ def quality_summary(
 
 def share(value: float | None) -> str:
     """A share as `87.5 %`, `-` when undefined (report filter)."""
-    return _cell(value, 1, 100, " %")
+    return cell(value, 1, 100, " %")
 
 
-def _cell(value: float | None, digits: int = 3, scale: float = 1.0, suffix: str = "") -> str:
+def cell(value: float | None, digits: int = 3, scale: float = 1.0, suffix: str = "") -> str:
+    """A number rounded to `digits` (times `scale`, with `suffix`), `-` when undefined."""
     return "-" if value is None else f"{scale * value:.{digits}f}{suffix}"
 
 
@@ -76,9 +77,9 @@ def quality_table(summary: Mapping[str, Any]) -> Table:
         for recipe, q in per_recipe.items():
             attack = summary["metrics"]["checkpoints"][name]["recipes"][recipe]
             table.add_row(
-                name, recipe, _cell(attack["success_rate"]["value"], 1, 100, " %"), _cell(attack["queries_mean"], 1),
-                str(q["scored"]), f"{_cell(q['similarity_mean'])} / {_cell(q['similarity_median'])}",
-                _cell(q["perplexity_ratio_median"], 2), _cell(q["pos_match"], 1, 100, " %"),
-                _cell(q["grammar_errors_added_mean"], 2),
+                name, recipe, cell(attack["success_rate"]["value"], 1, 100, " %"), cell(attack["queries_mean"], 1),
+                str(q["scored"]), f"{cell(q['similarity_mean'])} / {cell(q['similarity_median'])}",
+                cell(q["perplexity_ratio_median"], 2), cell(q["pos_match"], 1, 100, " %"),
+                cell(q["grammar_errors_added_mean"], 2),
             )
     return table
