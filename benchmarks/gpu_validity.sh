@@ -12,16 +12,19 @@
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1 and .gpu/site.tar.xz
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2 (and .gpu/prior, if any)
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3; results in DIR
-# Records of an earlier, unfinished run placed in .gpu/prior/ are resumed when the retrained checkpoints are
-# the same (training is deterministic on one GPU model); TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run
-# for a check on a CPU.
+# Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
+# same host) are resumed when the retrained checkpoints are the same (training is deterministic on one GPU
+# model); TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
+# Environment: RECIPES (vanilla, run in order by all workers), SIDE_BY_SIDE (vanilla recipes run after them,
+# each in its own process with JOBS / their number workers, into runs/validity-RECIPE), AUGMENTED_RECIPES (empty:
+# the augmented model is neither trained nor evaluated), VANILLA_SECONDS / SIDE_SECONDS / AUGMENTED_SECONDS.
 set -euo pipefail
 export ROBUST_EVAL_HOME=$PWD/runs/home PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:$PWD/runs/site
 VANILLA=runs/mr-minilm/checkpoints/vanilla-seed0
 AUGMENTED=runs/sears-augmented/vanilla-sears-seed0
-RECIPES=(wordnet-swap embedding-swap pwws textfooler wordnet-swap-strict embedding-swap-strict pwws-strict
-         textfooler-strict sears bt-filtered)
-AUGMENTED_RECIPES=(sears bt-filtered wordnet-swap pwws textfooler)
+read -ra RECIPES <<< "${RECIPES-wordnet-swap embedding-swap pwws textfooler wordnet-swap-strict embedding-swap-strict pwws-strict textfooler-strict sears bt-filtered}"
+read -ra SIDE_BY_SIDE <<< "${SIDE_BY_SIDE-}"
+read -ra AUGMENTED_RECIPES <<< "${AUGMENTED_RECIPES-sears bt-filtered wordnet-swap pwws textfooler}"
 limit_args=(${EVAL_LIMIT:+--limit "$EVAL_LIMIT"})
 train_limit=(${TRAIN_LIMIT:+--limit "$TRAIN_LIMIT"})
 # What a transfer brought is copied under runs/ at once: a carried path is not kept for later stages.
@@ -36,8 +39,8 @@ train)
   stash
   python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 \
       "${train_limit[@]}" --output "$VANILLA" --no-progress | tail -2
-  python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 \
-      --augment sears "${train_limit[@]}" --output "$AUGMENTED" --no-progress | tail -2
+  [ ${#AUGMENTED_RECIPES[@]} -eq 0 ] || python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 \
+      --batch-size 32 --max-length 64 --augment sears "${train_limit[@]}" --output "$AUGMENTED" --no-progress | tail -2
   ;;
 stash) stash ;;
 evaluate)
@@ -46,7 +49,7 @@ evaluate)
 import json, shutil
 from pathlib import Path
 from robust_eval.pipeline.plan import checkpoint_digest
-for run in (Path("runs/validity"), Path("runs/sears-augmented-eval")):
+for run in sorted(Path("runs").glob("validity*")) + [Path("runs/sears-augmented-eval")]:
     if (run / "run.json").is_file():
         recorded = json.loads((run / "run.json").read_text())
         checkpoint = recorded["config"]["checkpoints"][0]
@@ -56,28 +59,41 @@ for run in (Path("runs/validity"), Path("runs/sears-augmented-eval")):
         if not same:
             shutil.rmtree(run)
 PY
-  python3 -m pip install -q --no-deps runs/volumes/volume-*/wheels/*.whl  # gguf, for SmolLM2's install
-  python3 -m robust_eval resources bundle install runs/volumes 2>&1 | grep -v "de-quantizing" | tail -3
+  if [ ! -f runs/installed ]; then
+    python3 -m pip install -q --no-deps runs/volumes/volume-*/wheels/*.whl  # gguf, for SmolLM2's install
+    python3 -m robust_eval resources bundle install runs/volumes 2>&1 | grep -v "de-quantizing" | tail -3
+    touch runs/installed
+  fi
   python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/gpu-samples.csv" &
   sampler=$!
-  recipe_args=(); for r in "${RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
+  jobs=${JOBS:-8}
+  evaluate() {  # SECONDS_LIMIT MODEL OUT_DIR LOG JOBS RECIPE...
+    local limit=$1 model=$2 out=$3 log=$4 workers=$5; shift 5
+    local args=(); for r in "$@"; do args+=(--recipe "$r"); done
+    timeout "$limit" python3 -m robust_eval evaluate --model "$model" --data mr:test "${limit_args[@]}" "${args[@]}" \
+        --jobs "$workers" --out "$out" --no-progress > "$log" 2>&1 || true
+  }
   start=$SECONDS
-  timeout "${VANILLA_SECONDS:-420}" python3 -m robust_eval evaluate --model "$VANILLA" --data mr:test \
-      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-8}" --out runs/validity --no-progress \
-      > "$OUT/evaluate-vanilla.log" 2>&1 || true
-  vanilla_s=$(( SECONDS - start ))
+  [ ${#RECIPES[@]} -eq 0 ] || evaluate "${VANILLA_SECONDS:-420}" "$VANILLA" runs/validity "$OUT/evaluate-vanilla.log" "$jobs" "${RECIPES[@]}"
+  vanilla_s=$(( SECONDS - start )); start=$SECONDS
+  for r in "${SIDE_BY_SIDE[@]}"; do
+    evaluate "${SIDE_SECONDS:-420}" "$VANILLA" "runs/validity-$r" "runs/evaluate-$r.log" $(( jobs / ${#SIDE_BY_SIDE[@]} )) "$r" &
+  done
+  wait
+  side_s=$(( SECONDS - start ))
   kill "$sampler" || true
-  recipe_args=(); for r in "${AUGMENTED_RECIPES[@]}"; do recipe_args+=(--recipe "$r"); done
   start=$SECONDS
-  timeout "${AUGMENTED_SECONDS:-90}" python3 -m robust_eval evaluate --model "$AUGMENTED" --data mr:test \
-      "${limit_args[@]}" "${recipe_args[@]}" --jobs "${JOBS:-8}" --out runs/sears-augmented-eval --no-progress \
-      > "$OUT/evaluate-augmented.log" 2>&1 || true
+  [ ${#AUGMENTED_RECIPES[@]} -eq 0 ] || evaluate "${AUGMENTED_SECONDS:-90}" "$AUGMENTED" runs/sears-augmented-eval \
+      "$OUT/evaluate-augmented.log" "$jobs" "${AUGMENTED_RECIPES[@]}"
   augmented_s=$(( SECONDS - start ))
-  echo "{\"vanilla_all_recipes_s\": $vanilla_s, \"augmented_s\": $augmented_s, \"jobs\": ${JOBS:-8}}" > "$OUT/timing.json"
-  tail -40 "$OUT/evaluate-vanilla.log"; tail -20 "$OUT/evaluate-augmented.log"; cat "$OUT/timing.json"
-  for run in validity sears-augmented-eval; do tar -cJf "$OUT/$run.tar.xz" -C runs "$run"; done
-  tar -cJf "$OUT/cards.tar.xz" "$VANILLA/training.json" "$AUGMENTED/training.json" "$VANILLA"/README.md "$AUGMENTED"/README.md
+  echo "{\"vanilla_s\": $vanilla_s, \"side_by_side_s\": $side_s, \"augmented_s\": $augmented_s, \"jobs\": $jobs}" > "$OUT/timing.json"
+  for log in "$OUT"/evaluate-*.log runs/evaluate-*.log; do [ -f "$log" ] && { echo "== $log"; tail -15 "$log"; }; done
+  cat "$OUT/timing.json"
+  runs=(); for run in runs/validity* runs/sears-augmented-eval; do [ -d "$run" ] && runs+=("${run#runs/}"); done
+  tar -cJf "$OUT/runs.tar.xz" -C runs "${runs[@]}" $(cd runs && ls evaluate-*.log 2>/dev/null)
+  cards=(); for c in "$VANILLA" "$AUGMENTED"; do [ -d "$c" ] && cards+=("$c/training.json" "$c/README.md"); done
+  tar -cJf "$OUT/cards.tar.xz" "${cards[@]}"
   ;;
 *) echo "usage: gpu_validity.sh train|stash|evaluate" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@ either side), compares universal tags, and lets nouns and verbs replace each oth
 Here both the original word and its substitute are tagged in the same window of their own text (as
 TextAttack's PartOfSpeech constraint does), with spaCy's tagger (`attacks.tagging`; TextFooler used NLTK's),
 so every window is tagged once and served from the cache afterwards. Texts whose word count changed (rule
-rewrites) are not checked.
+rewrites) are not checked. `fine=True` compares the Penn Treebank tags themselves, so a swap must also keep
+number, tense and degree ("Binoche makes it" -> "Binoche make it" is rejected; the strict profile uses it).
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ NOUN_VERB = frozenset({"NOUN", "VERB"})
 
 
 class PartOfSpeech(Constraint):
-    """Every word that differs from the original keeps its universal part of speech (in a `radius` window)."""
+    """Every word that differs from the original keeps its part of speech (in a `radius` window).
 
-    def __init__(self, radius: int = 4, allow_noun_verb: bool = True, tagger: PosTagger | None = None) -> None:
+    Universal tags by default; `fine`: the same Penn Treebank tag (then `allow_noun_verb` does not apply).
+    """
+
+    def __init__(self, radius: int = 4, allow_noun_verb: bool = True, tagger: PosTagger | None = None,
+                 fine: bool = False) -> None:
         self.radius = radius
-        self.allow_noun_verb = allow_noun_verb
+        self.allow_noun_verb = allow_noun_verb and not fine
+        self.fine = fine
         self._tagger = tagger
 
     @property
@@ -34,7 +40,9 @@ class PartOfSpeech(Constraint):
         return self._tagger
 
     def agrees(self, original_tag: str, new_tag: str) -> bool:
-        """Same universal tag, or a noun for a verb and back when allowed."""
+        """Same universal tag (same Penn tag when `fine`), or a noun for a verb and back when allowed."""
+        if self.fine:
+            return original_tag == new_tag
         old, new = universal_pos(original_tag), universal_pos(new_tag)
         return old == new or (self.allow_noun_verb and {old, new} <= NOUN_VERB)
 

@@ -66,6 +66,19 @@ def minilm_encoder(device: str | None = None) -> SentenceEncoder:
     return SentenceEncoder(resources.require("minilm"), device)
 
 
+def window_bounds(candidate: AttackedText, reference: AttackedText, window: int | None) -> tuple[int, int] | None:
+    """Word span [start, end) covering every word that differs, widened to `window` words (None: compare whole)."""
+    if window is None or len(candidate) != len(reference):
+        return None
+    changed = [i for i, (new, old) in enumerate(zip(candidate.words, reference.words)) if new != old]
+    if not changed:
+        return None
+    low, high = changed[0], changed[-1] + 1
+    extra = max(window - (high - low), 0)
+    start = max(0, min(low - extra // 2, len(reference) - max(window, high - low)))
+    return start, min(len(reference), max(high, start + window))
+
+
 class SentenceSimilarity(Constraint):
     """Cosine of the encoder embeddings of the reference text and the candidate >= `threshold`.
 
@@ -96,15 +109,10 @@ class SentenceSimilarity(Constraint):
 
     def pair(self, candidate: AttackedText, reference: AttackedText) -> tuple[str, str]:
         """The two strings to compare."""
-        if self.window is None or len(candidate) != len(reference):
+        bounds = window_bounds(candidate, reference, self.window)
+        if bounds is None:
             return candidate.text, reference.text
-        changed = [i for i, (new, old) in enumerate(zip(candidate.words, reference.words)) if new != old]
-        if not changed:
-            return candidate.text, reference.text
-        low, high = changed[0], changed[-1] + 1
-        extra = max(self.window - (high - low), 0)
-        start = max(0, min(low - extra // 2, len(reference) - max(self.window, high - low)))
-        end = max(high, start + self.window)
+        start, end = bounds
         return " ".join(candidate.words[start:end]), " ".join(reference.words[start:end])
 
     def similarities(self, candidates: Sequence[AttackedText], reference: AttackedText) -> np.ndarray:

@@ -1,12 +1,13 @@
 """`wordnet-swap-strict`: `wordnet-swap` (TextDefender profile of PWWS) under the strict constraint profile.
 
 Paper: Ren, Deng, He, Che, ACL 2019 (PWWS search); constraints of Morris, Lifland, Lanchantin, Ji, Qi,
-"Reevaluating Adversarial Examples in Natural Language", Findings of EMNLP 2020, calibrated here.
-Components: as `wordnet-swap` (WordNet synonyms of any sense, <= 50 per word, PWWS order, no stopwords, no
-word changed twice, <= 30 % of words rounded up, <= 50 x words queries), with its encoder check replaced
-by the strict profile (attacks.constraints.strict): counter-fitted cosine >= 0.7 per swap, same universal
-part of speech, MiniLM cosine >= 0.93 on the 15-word window, no new Link Grammar errors, perplexity ratio
-<= 1.25 (thresholds and their calibration: that module and benchmarks/strict_calibration.json).
+"Reevaluating Adversarial Examples in Natural Language", Findings of EMNLP 2020, calibrated here. Components:
+as `wordnet-swap` (WordNet synonyms of any sense, <= 50 per word, PWWS order, no stopwords, no word changed
+twice, <= 30 % of words rounded up, <= 50 x words queries), with its encoder check replaced by the strict
+profile (attacks.constraints.strict): counter-fitted cosine >= 0.5 per swap, the same Penn Treebank tag,
+MiniLM cosine >= 0.84 on the 15-word window, in-context MiniLM word cosine >= 0.75 (the word-sense check), no
+new Link Grammar errors, perplexity ratio <= 3 (thresholds and their calibration: that module and
+benchmarks/strict_calibration.json).
 """
 
 from __future__ import annotations
