@@ -77,10 +77,12 @@ PY
   start=$SECONDS
   [ ${#RECIPES[@]} -eq 0 ] || evaluate "${VANILLA_SECONDS:-420}" "$VANILLA" runs/validity "$OUT/evaluate-vanilla.log" "$jobs" "${RECIPES[@]}"
   vanilla_s=$(( SECONDS - start )); start=$SECONDS
+  side=()  # their pids: a bare `wait` would also wait for the GPU sampler, which never ends
   for r in "${SIDE_BY_SIDE[@]}"; do
     evaluate "${SIDE_SECONDS:-420}" "$VANILLA" "runs/validity-$r" "runs/evaluate-$r.log" $(( jobs / ${#SIDE_BY_SIDE[@]} )) "$r" &
+    side+=($!)
   done
-  wait
+  [ ${#side[@]} -eq 0 ] || wait "${side[@]}"
   side_s=$(( SECONDS - start ))
   kill "$sampler" || true
   start=$SECONDS
