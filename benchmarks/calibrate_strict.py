@@ -1,8 +1,10 @@
 """Calibrate the `strict` word-swap profiles on the labelled validity sets (benchmarks/validity/).
 
-Two sets of labelled pairs: `pairs.csv` (240 pairs of the TextDefender-profile recipes) and
-`wordnet_swap_strict_gpu_read.csv` (all 79 successes of the first strict profile on the GPU run: the pairs
-a search finds when it looks for what the strict checks let through, which the first set lacked). For every
+Labelled pairs: `pairs.csv` (240 pairs of the TextDefender-profile recipes), then the successes of each
+earlier version of the strict profiles, read blind: `wordnet_swap_strict_gpu_read.csv` (all 79 of the first
+version's wordnet-swap-strict on the GPU run) and `strict_v2_cpu_read.csv` (all 37 of the second version's four
+profiles on a CPU run). Those are the pairs a search finds when it looks for what the strict checks let
+through, which the first set lacked; a pair found by several recipes counts once. For every
 word-swap pair (same word count, at least one word replaced) it computes what the strict constraints check
 during an attack (Morris et al. 2020, "Reevaluating Adversarial Examples in Natural Language"):
 - `word_cos`: the lowest counter-fitted cosine between a swapped word and the word it replaced;
@@ -12,10 +14,10 @@ during an attack (Morris et al. 2020, "Reevaluating Adversarial Examples in Natu
   15-word windows (ContextualWordSimilarity, the word-sense check);
 - `ppl_ratio`: SmolLM2-135M perplexity of the perturbed text / the original's;
 - `grammar_added`: Link Grammar unlinked words added.
-Then it scores every combination of thresholds on a grid over both sets together: precision = share valid
+Then it scores every combination of thresholds on a grid over all sets together: precision = share valid
 among the pairs kept, recall = share of the valid pairs kept. The profile keeps every constraint of Morris
 et al. (an attack searches for what its constraints let through, so none is dropped because the labelled
-pairs did not need it): among the combinations using every check with precision >= 0.9 on both sets together and
+pairs did not need it): among the combinations using every check with precision >= 0.9 on all sets together and
 on each alone, and at least MIN_KEPT pairs kept, `chosen` has the highest recall (ties: higher precision, then looser thresholds);
 its precision on each set alone is written beside it. `best_any_subset` is the same choice over every
 combination, and one-constraint tables are written too.
@@ -48,7 +50,8 @@ from robust_eval.report.validation import wilson
 
 HERE = Path(__file__).resolve().parent
 PAIRS = HERE / "validity" / "pairs.csv"
-STRICT_READ = HERE / "validity" / "wordnet_swap_strict_gpu_read.csv"
+# Successes of earlier versions of the strict profiles, each read blind (benchmarks/validity/README.md).
+STRICT_READS = (HERE / "validity" / "wordnet_swap_strict_gpu_read.csv", HERE / "validity" / "strict_v2_cpu_read.csv")
 OUTPUT = HERE / "strict_calibration.json"
 TARGET_PRECISION = 0.9
 MIN_KEPT = 10
@@ -82,10 +85,15 @@ def load_pairs() -> list[dict[str, str]]:
     """Both labelled sets as rows with `pair_id`, `recipe`, `original`, `perturbed` and `valid` ("1" / "0")."""
     with PAIRS.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    with STRICT_READ.open(encoding="utf-8") as handle:
-        rows += [{"pair_id": f"strict-{row['example_id']}", "recipe": "wordnet-swap-strict", "original": row["original"],
-                  "perturbed": row["perturbed"], "valid": "1" if row["valid"] == "yes" else "0"}
-                 for row in csv.DictReader(handle)]
+    seen = {(row["original"], row["perturbed"]) for row in rows}
+    for number, path in enumerate(STRICT_READS, 1):
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if (row["original"], row["perturbed"]) not in seen:  # one pair found by several recipes counts once
+                    seen.add((row["original"], row["perturbed"]))
+                    rows.append({"pair_id": f"strict{number}-{row['example_id']}",
+                                 "recipe": row.get("recipe", "wordnet-swap-strict"), "original": row["original"],
+                                 "perturbed": row["perturbed"], "valid": "1" if row["valid"] in ("1", "yes") else "0"})
     return rows
 
 
@@ -210,8 +218,8 @@ def main() -> None:
     if rows[0].pos_match is None:
         results = [r for r in results if not r["setting"]["pos_match"]]
 
-    by_set = {"pairs.csv": [f for f in rows if not f.pair_id.startswith("strict-")],
-              STRICT_READ.name: [f for f in rows if f.pair_id.startswith("strict-")]}
+    by_set = {"pairs.csv": [f for f in rows if not f.pair_id.startswith("strict")]}
+    by_set |= {path.name: [f for f in rows if f.pair_id.startswith(f"strict{n}-")] for n, path in enumerate(STRICT_READS, 1)}
     eligible = [r for r in results if r["precision"] is not None and r["precision"] >= TARGET_PRECISION
                 and r["kept"] >= MIN_KEPT and precise_on_each(by_set, r["setting"])]
     complete = [r for r in eligible if all(v not in (None, False) for v in r["setting"].values())]
@@ -219,7 +227,7 @@ def main() -> None:
     baseline = {name: GRID[name][0] for name in names}
     single = {name: [evaluate(rows, baseline | {name: value}) for value in GRID[name]] for name in names}
     payload = {
-        "pairs": [str(path.relative_to(HERE.parent)) for path in (PAIRS, STRICT_READ)],
+        "pairs": [str(path.relative_to(HERE.parent)) for path in (PAIRS, *STRICT_READS)],
         "word_swap_pairs": len(rows),
         "valid_pairs": sum(f.valid for f in rows),
         "by_recipe": {
