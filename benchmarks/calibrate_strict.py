@@ -2,8 +2,8 @@
 
 Labelled pairs: `pairs.csv` (240 pairs of the TextDefender-profile recipes), then the successes of each
 earlier version of the strict profiles, read blind: `wordnet_swap_strict_gpu_read.csv` (all 79 of the first
-version's wordnet-swap-strict on the GPU run), `strict_v2_cpu_read.csv` and `strict_v3_cpu_read.csv` (all 37
-and 34 of the second and third versions' four profiles on CPU runs). Those are the pairs a search finds when it looks for what the strict checks let
+version's wordnet-swap-strict on the GPU run) and `strict_v2_cpu_read.csv` to `strict_v4_cpu_read.csv` (all 37,
+34 and 26 successes of the second to fourth versions' four profiles on CPU runs). Those are the pairs a search finds when it looks for what the strict checks let
 through, which the first set lacked; a pair found by several recipes counts once. For every
 word-swap pair (same word count, at least one word replaced) it computes what the strict constraints check
 during an attack (Morris et al. 2020, "Reevaluating Adversarial Examples in Natural Language"):
@@ -52,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 PAIRS = HERE / "validity" / "pairs.csv"
 # Successes of earlier versions of the strict profiles, each read blind (benchmarks/validity/README.md).
 STRICT_READS = tuple(HERE / "validity" / name for name in (
-    "wordnet_swap_strict_gpu_read.csv", "strict_v2_cpu_read.csv", "strict_v3_cpu_read.csv"))
+    "wordnet_swap_strict_gpu_read.csv", "strict_v2_cpu_read.csv", "strict_v3_cpu_read.csv", "strict_v4_cpu_read.csv"))
 OUTPUT = HERE / "strict_calibration.json"
 TARGET_PRECISION = 0.9
 MIN_KEPT = 10

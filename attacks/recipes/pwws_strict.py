@@ -3,9 +3,9 @@
 Constraints of Morris et al., "Reevaluating Adversarial Examples in Natural Language", Findings of EMNLP 2020,
 calibrated here. Components: as `pwws` (WordNet synonyms of the tagged part of speech, inflected; PWWS order;
 no stopwords, no word changed twice; no rate limit or query budget unless given), plus the strict profile
-(attacks.constraints.strict): counter-fitted cosine >= 0.9 per swap, the same Penn Treebank tag, MiniLM cosine
->= 0.84 on the 15-word window, in-context MiniLM word cosine >= 0.75 (the word-sense check), no new Link
-Grammar errors, perplexity ratio <= 1.5 (calibration: benchmarks/strict_calibration.json).
+(attacks.constraints.strict): counter-fitted cosine >= 0.5 per swap, the same Penn Treebank tag, MiniLM cosine
+>= 0.84 on the 15-word window, in-context MiniLM word cosine >= 0.8 (the word-sense check), no new Link
+Grammar errors, perplexity ratio <= 1.1 (calibration: benchmarks/strict_calibration.json).
 """
 
 from __future__ import annotations

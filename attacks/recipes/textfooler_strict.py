@@ -4,9 +4,9 @@ Constraints of Morris et al., "Reevaluating Adversarial Examples in Natural Lang
 (their "TextFooler adjusted"), calibrated here. Components: as `textfooler` (counter-fitted neighbours with
 the calibrated cosine, TextFooler's stopwords, no word changed twice, part of speech kept with noun/verb
 exchange, MiniLM similarity against the text before each swap; deletion importance), plus the strict profile
-(attacks.constraints.strict): counter-fitted cosine >= 0.9 per swap, the same Penn Treebank tag, MiniLM cosine
->= 0.84 on the 15-word window, in-context MiniLM word cosine >= 0.75 (the word-sense check), no new Link
-Grammar errors, perplexity ratio <= 1.5 (calibration: benchmarks/strict_calibration.json).
+(attacks.constraints.strict): counter-fitted cosine >= 0.5 per swap, the same Penn Treebank tag, MiniLM cosine
+>= 0.84 on the 15-word window, in-context MiniLM word cosine >= 0.8 (the word-sense check), no new Link
+Grammar errors, perplexity ratio <= 1.1 (calibration: benchmarks/strict_calibration.json).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Write MR test sentences START..END-1 (in the order `mr:test` loads them) as a text,label CSV.
+"""Write MR sentences START..END-1 of a split (in the order `mr:SPLIT` loads them) as a text,label CSV.
 
 Each version of the strict profiles is read on sentences its calibration has not seen:
-    python benchmarks/validity/mr_test_slice.py 300 600 mr-test-300-599.csv
+    python benchmarks/validity/mr_slice.py test 300 600 mr-test-300-599.csv
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from robust_eval.core.data import load_dataset
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("split", choices=("train", "dev", "test"))
     parser.add_argument("start", type=int)
     parser.add_argument("end", type=int)
     parser.add_argument("output", type=Path)
     args = parser.parse_args()
-    dataset = load_dataset("mr:test")
+    dataset = load_dataset(f"mr:{args.split}")
     with args.output.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
