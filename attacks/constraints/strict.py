@@ -6,7 +6,7 @@ Morris et al. tightened TextFooler's constraints until human judges agreed with 
 resources available offline, plus a word-sense check, each threshold calibrated by
 `benchmarks/calibrate_strict.py` (result: `benchmarks/strict_calibration.json`, "chosen") on the labelled sets
 of benchmarks/validity/: 240 MR pairs from the TextDefender-profile recipes and the successes of the four
-earlier versions of this profile, each read blind on sentences no earlier calibration had seen (79 of the
+earlier versions of this profile, each read blind (79 of the
 first, 28 valid; 37 of the second, 18 valid; 34 of the third, 23 valid; 26 of the fourth, 21 valid), 363
 distinct word swaps in all. Among settings that use every check, the chosen one keeps the most valid pairs
 while >= 90 % of the pairs it keeps are valid on each set (it keeps 23 pairs, all valid: Wilson interval
