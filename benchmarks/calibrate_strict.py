@@ -35,8 +35,6 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from attacks import counterfit
 from attacks.constraints.contextual import ContextualWordSimilarity
 from attacks.constraints.grammar import link_grammar
@@ -98,18 +96,16 @@ def load_pairs() -> list[dict[str, str]]:
     return rows
 
 
-def pos_matches(texts: list[tuple[AttackedText, AttackedText, list[int]]], fine: bool) -> list[bool | None]:
-    """Whether every swap keeps its universal (`fine`: Penn) tag in context (None without the tagger resource)."""
+def pos_matches(texts: list[tuple[AttackedText, AttackedText, list[int]]]) -> list[tuple[bool | None, bool | None]]:
+    """Whether every swap keeps its universal tag and its Penn tag in context (None without the tagger resource)."""
     if "tagger" not in resources.RESOURCES or not resources.is_present("tagger"):
-        return [None] * len(texts)
+        return [(None, None)] * len(texts)
     from attacks.tagging import default_tagger, universal_pos
 
-    coarse = (lambda tag: tag) if fine else universal_pos
     tags = default_tagger().word_tags([t for a, b, _ in texts for t in (a, b)])
-    return [
-        all(coarse(tags[2 * k][i]) == coarse(tags[2 * k + 1][i]) for i in swaps)
-        for k, (_, _, swaps) in enumerate(texts)
-    ]
+    pairs = [[(tags[2 * k][i], tags[2 * k + 1][i]) for i in swaps] for k, (_, _, swaps) in enumerate(texts)]
+    return [(all(universal_pos(a) == universal_pos(b) for a, b in swapped), all(a == b for a, b in swapped))
+            for swapped in pairs]
 
 
 def features(rows: list[dict[str, str]]) -> list[Features]:
@@ -129,8 +125,7 @@ def features(rows: list[dict[str, str]]) -> list[Features]:
     perturbed = [p.text for _, _, p, _ in chosen]
     perplexity = lm.perplexities(originals + perturbed)
     unlinked = grammar.unlinked_words(originals + perturbed)
-    pos = pos_matches([(o, p, s) for _, o, p, s in chosen], fine=False)
-    penn = pos_matches([(o, p, s) for _, o, p, s in chosen], fine=True)
+    tags_kept = pos_matches([(o, p, s) for _, o, p, s in chosen])
     out = []
     for k, (row, original, marked, swaps) in enumerate(chosen):
         cosines = [embedding.cosine(original.words[i].lower(), marked.words[i].lower()) for i in swaps]
@@ -138,8 +133,7 @@ def features(rows: list[dict[str, str]]) -> list[Features]:
             row["pair_id"], row["recipe"], row["valid"] == "1", len(swaps),
             min(-1.0 if c is None else c for c in cosines),
             float(similarity.similarities([marked], original)[0]),
-            pos[k],
-            penn[k],
+            *tags_kept[k],
             context.cosines([marked], original)[0] or -1.0,
             float(perplexity[len(chosen) + k] / perplexity[k]),
             unlinked[len(chosen) + k] - unlinked[k],

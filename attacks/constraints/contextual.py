@@ -102,10 +102,11 @@ class ContextualWordSimilarity(Constraint):
         """The lowest cosine over each candidate's swapped words (None: no word swapped one for one)."""
         requests: list[tuple[int, str, str]] = []
         for k, candidate in enumerate(candidates):
-            bounds = window_bounds(candidate, original, self.window) if len(candidate) == len(original) else None
-            start, end = bounds or (0, len(original))
+            if len(candidate) != len(original):
+                continue
+            start, end = window_bounds(candidate, original, self.window) or (0, len(original))
             for i in range(start, end):
-                if len(candidate) == len(original) and candidate.words[i] != original.words[i]:
+                if candidate.words[i] != original.words[i]:
                     requests.append((k, word_key(candidate.words[start:end], i - start),
                                      word_key(original.words[start:end], i - start)))
         new = self.encoder.vectors([r[1] for r in requests])

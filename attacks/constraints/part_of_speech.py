@@ -29,7 +29,7 @@ class PartOfSpeech(Constraint):
     def __init__(self, radius: int = 4, allow_noun_verb: bool = True, tagger: PosTagger | None = None,
                  fine: bool = False) -> None:
         self.radius = radius
-        self.allow_noun_verb = allow_noun_verb and not fine
+        self.allow_noun_verb = allow_noun_verb
         self.fine = fine
         self._tagger = tagger
 
