@@ -208,6 +208,23 @@ def test_merge_joins_parts_split_by_checkpoint_and_recipe(fitted_checkpoints, tm
         merge_runs([tmp_path / "a", tmp_path / "c"], tmp_path / "bad")
 
 
+def test_merge_joins_parts_whose_limit_selects_the_same_examples(fitted_checkpoints, tmp_path) -> None:
+    from robust_eval.merge import merge_runs
+
+    data = write_dataset(tmp_path / "reviews.jsonl")
+    dataset = load_dataset(str(data))
+    evaluate(fitted_checkpoints[:1], dataset, RECIPES[:1], tmp_path / "unlimited", show_progress=False)
+    evaluate(fitted_checkpoints[1:], dataset.head(len(dataset.examples)), RECIPES[:1], tmp_path / "limited",
+             limit=len(dataset.examples), show_progress=False)
+    merge_runs([tmp_path / "unlimited", tmp_path / "limited"], tmp_path / "joined")
+    assert {r["checkpoint"] for r in read_records(tmp_path / "joined")} == {c.name for c in fitted_checkpoints}
+    fewer = len(dataset.examples) - 1
+    evaluate(fitted_checkpoints[1:], dataset.head(fewer), RECIPES[:1], tmp_path / "fewer", limit=fewer,
+             show_progress=False)
+    with pytest.raises(RobustEvalError, match="differ in 'data'"):
+        merge_runs([tmp_path / "unlimited", tmp_path / "fewer"], tmp_path / "bad")
+
+
 def test_merge_cuts_a_run_so_part_of_it_resumes_elsewhere(fitted_checkpoints, tmp_path) -> None:
     from robust_eval.merge import merge_runs
 
