@@ -1,6 +1,7 @@
 """`robust-eval annotate OUT`: a blind sample of a run's successful adversarial pairs for human judges.
 
-Draws up to `--per-recipe` successful attacks of each recipe (pooled over checkpoints, seeded), adds
+Draws up to `--per-recipe` successful attacks of each recipe (pooled over the checkpoints, or over those
+named with `--checkpoint`, whose validated rates alone the report then shows; seeded), adds
 `--controls` unmodified controls (an original paired with itself), shuffles everything and writes to
 `OUT/annotation/`:
 - `sample.csv`: item, text_a (original), text_b (perturbed), and empty sentiment_kept / meaning_kept /
@@ -16,7 +17,7 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -33,14 +34,15 @@ FORM_FILE = "form.html"
 SHEET_COLUMNS = ("item", "text_a", "text_b", *JUDGEMENT_COLUMNS)
 
 
-def draw_sample(records: list[dict[str, Any]], recipes: list[str], per_recipe: int, controls: int,
-                seed: int) -> list[dict[str, Any]]:
-    """Shuffled items: sampled successes of each recipe, then `controls` originals paired with themselves."""
+def draw_sample(records: list[dict[str, Any]], recipes: list[str], checkpoints: list[str], per_recipe: int,
+                controls: int, seed: int) -> list[dict[str, Any]]:
+    """Shuffled items: sampled successes of each recipe on `checkpoints`, then `controls` originals paired with
+    themselves."""
     rng = random.Random(seed)
     chosen: list[dict[str, Any]] = []
     for recipe in recipes:
         successes = [r for r in records if r["kind"] == "attack" and r["recipe"] == recipe
-                     and r["result"]["status"] == "succeeded"]
+                     and r["checkpoint"] in checkpoints and r["result"]["status"] == "succeeded"]
         chosen += rng.sample(successes, min(per_recipe, len(successes)))
     items = [
         {"text_a": r["result"]["original_text"], "text_b": r["result"]["perturbed_text"], "control": False,
@@ -55,7 +57,17 @@ def draw_sample(records: list[dict[str, Any]], recipes: list[str], per_recipe: i
     return [{"item": f"i{k:04d}", **item} for k, item in enumerate(items, start=1)]
 
 
-def write_sample(out_dir: Path, per_recipe: int, controls: int | None, seed: int, force: bool) -> Path:
+def _sampled_checkpoints(run: dict[str, Any], chosen: list[str]) -> list[str]:
+    """The checkpoints to sample from: those chosen (each must be in the run), else all of the run's."""
+    names = [c["name"] for c in run["config"]["checkpoints"]]
+    unknown = [c for c in chosen if c not in names]
+    if unknown:
+        raise RobustEvalError(f"--checkpoint '{unknown[0]}' is not in this run: choose from {', '.join(names)}")
+    return [n for n in names if not chosen or n in chosen]
+
+
+def write_sample(out_dir: Path, per_recipe: int, controls: int | None, seed: int, force: bool,
+                 checkpoints: list[str] = ()) -> Path:
     """Write sample.csv, form.html and key.json into OUT/annotation; return that directory."""
     run = read_run(out_dir)
     if run is None:
@@ -69,12 +81,14 @@ def write_sample(out_dir: Path, per_recipe: int, controls: int | None, seed: int
         raise RobustEvalError(f"{directory} already holds a sample: pass --force to draw a new one (sheets filled "
                               "for the old one will no longer import)")
     recipes = [r["name"] for r in run["config"]["recipes"]]
+    sampled = _sampled_checkpoints(run, list(checkpoints))
     records = read_records(out_dir)
-    attacked = sum(r["kind"] == "attack" and r["result"]["status"] == "succeeded" for r in records)
+    attacked = sum(r["kind"] == "attack" and r["checkpoint"] in sampled and r["result"]["status"] == "succeeded"
+                   for r in records)
     if not attacked:
         raise RobustEvalError(f"{out_dir} records no successful attack yet: nothing to annotate")
     wanted_controls = controls if controls is not None else max(2, per_recipe * len(recipes) // 10)
-    items = draw_sample(records, recipes, per_recipe, wanted_controls, seed)
+    items = draw_sample(records, recipes, sampled, per_recipe, wanted_controls, seed)
     directory.mkdir(exist_ok=True)
     (directory / FILLED_FILE).unlink(missing_ok=True)
     with (directory / SAMPLE_FILE).open("w", encoding="utf-8", newline="") as handle:
@@ -87,7 +101,7 @@ def write_sample(out_dir: Path, per_recipe: int, controls: int | None, seed: int
     form = env.get_template("annotate.html.j2").render(items=items, columns=SHEET_COLUMNS)
     (directory / FORM_FILE).write_text(form, encoding="utf-8")
     key = {
-        "seed": seed, "per_recipe": per_recipe, "controls": wanted_controls, "recipes": recipes,
+        "seed": seed, "per_recipe": per_recipe, "controls": wanted_controls, "recipes": recipes, "checkpoints": sampled,
         "items": {i["item"]: {k: i[k] for k in ("control", "recipe", "checkpoint", "example_id")} for i in items},
     }
     write_json_atomic(directory / KEY_FILE, key)
@@ -115,6 +129,7 @@ def annotate(
     seed: int = typer.Option(0, "--seed", help="Seed of the sample and its order."),
     force: bool = typer.Option(False, "--force", help="Draw a new sample over an existing one."),
     filled: Optional[Path] = typer.Option(None, "--import", help="A filled sheet (CSV) to check and add to the report."),
+    checkpoint: List[str] = typer.Option([], "--checkpoint", help="Sample only these checkpoints' successes (validated rates are shown for them alone).", show_default="all"),
 ) -> None:
     """Write a blind sample of successful pairs for human judges, or import their filled sheet."""
     from robust_eval.report import render
@@ -127,7 +142,7 @@ def annotate(
         out.print(f"imported {count} judged items; report with validated rates: {files.html.resolve()}",
                   soft_wrap=True, highlight=False)
         return
-    written = write_sample(directory, per_recipe, controls, seed, force)
+    written = write_sample(directory, per_recipe, controls, seed, force, checkpoint)
     out.print(f"annotation sample in {written}: fill {SAMPLE_FILE} or open {FORM_FILE}, then run "
               f"`robust-eval annotate {directory} --import FILLED.csv`", soft_wrap=True, highlight=False)
 

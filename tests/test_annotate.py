@@ -122,3 +122,24 @@ def test_bad_sheets_give_one_line_errors(run_dir: Path, capsys) -> None:
     assert not (run_dir / "annotation" / "filled.csv").exists()
     assert main(["annotate", str(run_dir)]) == 2
     assert "already holds a sample: pass --force" in capsys.readouterr().err
+
+
+def test_sample_of_one_checkpoint_validates_that_checkpoint_alone(run_dir: Path, capsys) -> None:
+    assert main(["annotate", str(run_dir), "--checkpoint", "nope"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "--checkpoint 'nope' is not in this run" in error and len(error.splitlines()) == 1
+    assert main(["annotate", str(run_dir), "--per-recipe", "50", "--controls", "1", "--checkpoint", "tiny-seed1"]) == 0
+    folder = run_dir / "annotation"
+    key = json.loads((folder / "key.json").read_text(encoding="utf-8"))
+    pairs = [i for i in key["items"].values() if not i["control"]]
+    assert key["checkpoints"] == ["tiny-seed1"] and pairs
+    assert {i["checkpoint"] for i in pairs} == {"tiny-seed1"}
+    assert len(pairs) == sum(s["checkpoint"] == "tiny-seed1" for s in successes(run_dir))
+    rows = read_sheet(folder / "sample.csv")
+    for row in rows:
+        row.update(sentiment_kept="yes", meaning_kept="yes", fluency="5")
+    assert main(["annotate", str(run_dir), "--import", str(write_sheet(run_dir.parent / "filled.csv", rows))]) == 0
+    validation = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["validation"]
+    assert validation["checkpoints"] == ["tiny-seed1"]
+    assert all(set(r["checkpoints"]) <= {"tiny-seed1"} for r in validation["recipes"].values())
+    assert "successes of tiny-seed1" in (run_dir / "report.md").read_text(encoding="utf-8")

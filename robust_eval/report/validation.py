@@ -4,7 +4,9 @@
 to `OUT/annotation/`; a filled sheet placed at `OUT/annotation/filled.csv` (or given with `--import`)
 makes the report show, per recipe,
 - share valid: annotated pairs judged valid (sentiment kept, meaning kept, fluency >= 4) among the sampled
-  successes of the recipe (pooled over checkpoints), with its Wilson interval;
+  successes of the recipe (pooled over the sampled checkpoints), with its Wilson interval;
+The validated rates below are given for the sampled checkpoints only (all of the run's unless the sample was
+drawn with `--checkpoint`):
 - validated success rate = success rate x share valid; interval: product of the two Wilson bounds (the
   attacked examples and the annotated sample are independent samples);
 - validated accuracy under attack = (failed attacks + successes x (1 - share valid)) / examples, i.e. an
@@ -145,6 +147,7 @@ def validation_summary(out_dir: Path, summary: Mapping[str, Any]) -> dict[str, A
         return None
     key, judgements = filled
     items = key["items"]
+    sampled = key.get("checkpoints") or list(summary["metrics"]["checkpoints"])  # samples drawn before the option
     controls = [j for j in judgements if items[j.item]["control"]]
     recipes: dict[str, Any] = {}
     for recipe in key["recipes"]:
@@ -155,7 +158,7 @@ def validation_summary(out_dir: Path, summary: Mapping[str, Any]) -> dict[str, A
         per_checkpoint = {}
         for name, result in summary["metrics"]["checkpoints"].items():
             metrics = result["recipes"].get(recipe)
-            if metrics is None or share is None:
+            if metrics is None or share is None or name not in sampled:
                 continue
             per_checkpoint[name] = _validated(metrics, share, share_ci)
         recipes[recipe] = {
@@ -168,6 +171,7 @@ def validation_summary(out_dir: Path, summary: Mapping[str, Any]) -> dict[str, A
     passed = sum(j.sentiment_kept and j.meaning_kept for j in controls)
     return {
         "items_judged": len(judgements),
+        "checkpoints": sampled,
         "controls": {"judged": len(controls), "passed": passed},
         "recipes": recipes,
     }
