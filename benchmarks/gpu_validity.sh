@@ -12,6 +12,9 @@
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1 and .gpu/site.tar.xz
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2 (and .gpu/prior, if any)
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3; results in DIR
+# or, in place of evaluate, a part of an experiment (trained and evaluated by `robust-eval run`, resumable on the
+# same host; the run directory comes back without its checkpoints, whose training cards come apart):
+#   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh part --method freelb --train-seed 1
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed when the retrained checkpoints are the same (training is deterministic on one GPU
 # model); TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
@@ -31,6 +34,13 @@ train_limit=(${TRAIN_LIMIT:+--limit "$TRAIN_LIMIT"})
 stash() { mkdir -p runs/volumes; for v in .bundle/b/volume-*; do [ -d "$v" ] && cp -r "$v" runs/volumes/; done
           if [ -f .gpu/site.tar.xz ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi
           for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done; ls runs/volumes; }
+# The volumes' resources and wheels, installed once per host.
+install() { if [ ! -f runs/installed ]; then
+              python3 -m pip install -q --no-deps runs/volumes/volume-*/wheels/*.whl  # gguf, for SmolLM2's install
+              python3 -m robust_eval resources bundle install runs/volumes 2>&1 | grep -v "de-quantizing" | tail -3
+              touch runs/installed
+            fi
+            python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"; }
 
 case "$1" in
 train)
@@ -43,6 +53,17 @@ train)
       --batch-size 32 --max-length 64 --augment sears "${train_limit[@]}" --output "$AUGMENTED" --no-progress | tail -2
   ;;
 stash) stash ;;
+part)
+  stash; install
+  shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)
+  timeout "${PART_SECONDS:-540}" python3 -m robust_eval run "$EXPERIMENT" "$@" --jobs "${JOBS:-16}" --out "$run_dir" \
+      --no-progress > "$OUT/part.log" 2>&1 || true
+  tail -25 "$OUT/part.log"
+  # Records and report without the checkpoints (a checkpoint folder without weights placed in .gpu/prior would
+  # pass for trained); their training cards apart.
+  tar -cJf "$OUT/$(basename "$run_dir").tar.xz" --exclude=checkpoints -C runs "$(basename "$run_dir")"
+  tar -cJf "$OUT/cards.tar.xz" "$run_dir"/checkpoints/*/training.json "$run_dir"/checkpoints/*/README.md
+  ;;
 evaluate)
   stash
   python3 - <<'PY'
@@ -59,12 +80,7 @@ for run in sorted(Path("runs").glob("validity*")) + [Path("runs/sears-augmented-
         if not same:
             shutil.rmtree(run)
 PY
-  if [ ! -f runs/installed ]; then
-    python3 -m pip install -q --no-deps runs/volumes/volume-*/wheels/*.whl  # gguf, for SmolLM2's install
-    python3 -m robust_eval resources bundle install runs/volumes 2>&1 | grep -v "de-quantizing" | tail -3
-    touch runs/installed
-  fi
-  python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"
+  install
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/gpu-samples.csv" &
   sampler=$!
   jobs=${JOBS:-8}
@@ -97,5 +113,5 @@ PY
   cards=(); for c in "$VANILLA" "$AUGMENTED"; do [ -d "$c" ] && cards+=("$c/training.json" "$c/README.md"); done
   tar -cJf "$OUT/cards.tar.xz" "${cards[@]}"
   ;;
-*) echo "usage: gpu_validity.sh train|stash|evaluate" >&2; exit 2 ;;
+*) echo "usage: gpu_validity.sh train|stash|evaluate|part" >&2; exit 2 ;;
 esac

@@ -36,6 +36,16 @@ def test_valid_experiment_parses() -> None:
     assert exp.eval_data == "mr:test" and exp.seeds == [0, 1] and list(exp.methods) == ["vanilla", "freelb"]
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1]).glob("reports/*/experiment.toml"))
+                         + sorted((Path(__file__).resolve().parents[1]).glob("benchmarks/headline/*.toml")),
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_committed_experiment_files_are_valid(path: Path) -> None:
+    from robust_eval.experiment import load_experiment
+
+    exp = load_experiment(path)
+    assert exp.seeds and exp.recipes and exp.methods
+
+
 INPUT_KEYS = """label_map = { negative = "0", positive = "1" }
 max_length = 16
 max_words = 5
