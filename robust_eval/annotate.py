@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 import typer
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -34,16 +34,15 @@ FORM_FILE = "form.html"
 SHEET_COLUMNS = ("item", "text_a", "text_b", *JUDGEMENT_COLUMNS)
 
 
-def draw_sample(records: list[dict[str, Any]], recipes: list[str], checkpoints: list[str], per_recipe: int,
-                controls: int, seed: int) -> list[dict[str, Any]]:
-    """Shuffled items: sampled successes of each recipe on `checkpoints`, then `controls` originals paired with
+def draw_sample(successes: list[dict[str, Any]], recipes: list[str], per_recipe: int, controls: int,
+                seed: int) -> list[dict[str, Any]]:
+    """Shuffled items: sampled successful attack records of each recipe, then `controls` originals paired with
     themselves."""
     rng = random.Random(seed)
     chosen: list[dict[str, Any]] = []
     for recipe in recipes:
-        successes = [r for r in records if r["kind"] == "attack" and r["recipe"] == recipe
-                     and r["checkpoint"] in checkpoints and r["result"]["status"] == "succeeded"]
-        chosen += rng.sample(successes, min(per_recipe, len(successes)))
+        of_recipe = [r for r in successes if r["recipe"] == recipe]
+        chosen += rng.sample(of_recipe, min(per_recipe, len(of_recipe)))
     items = [
         {"text_a": r["result"]["original_text"], "text_b": r["result"]["perturbed_text"], "control": False,
          "recipe": r["recipe"], "checkpoint": r["checkpoint"], "example_id": r["example_id"]}
@@ -57,7 +56,7 @@ def draw_sample(records: list[dict[str, Any]], recipes: list[str], checkpoints: 
     return [{"item": f"i{k:04d}", **item} for k, item in enumerate(items, start=1)]
 
 
-def _sampled_checkpoints(run: dict[str, Any], chosen: list[str]) -> list[str]:
+def _sampled_checkpoints(run: dict[str, Any], chosen: Sequence[str]) -> list[str]:
     """The checkpoints to sample from: those chosen (each must be in the run), else all of the run's."""
     names = [c["name"] for c in run["config"]["checkpoints"]]
     unknown = [c for c in chosen if c not in names]
@@ -67,7 +66,7 @@ def _sampled_checkpoints(run: dict[str, Any], chosen: list[str]) -> list[str]:
 
 
 def write_sample(out_dir: Path, per_recipe: int, controls: int | None, seed: int, force: bool,
-                 checkpoints: list[str] = ()) -> Path:
+                 checkpoints: Sequence[str] = ()) -> Path:
     """Write sample.csv, form.html and key.json into OUT/annotation; return that directory."""
     run = read_run(out_dir)
     if run is None:
@@ -81,14 +80,13 @@ def write_sample(out_dir: Path, per_recipe: int, controls: int | None, seed: int
         raise RobustEvalError(f"{directory} already holds a sample: pass --force to draw a new one (sheets filled "
                               "for the old one will no longer import)")
     recipes = [r["name"] for r in run["config"]["recipes"]]
-    sampled = _sampled_checkpoints(run, list(checkpoints))
-    records = read_records(out_dir)
-    attacked = sum(r["kind"] == "attack" and r["checkpoint"] in sampled and r["result"]["status"] == "succeeded"
-                   for r in records)
-    if not attacked:
+    sampled = _sampled_checkpoints(run, checkpoints)
+    successes = [r for r in read_records(out_dir) if r["kind"] == "attack" and r["checkpoint"] in sampled
+                 and r["result"]["status"] == "succeeded"]
+    if not successes:
         raise RobustEvalError(f"{out_dir} records no successful attack yet: nothing to annotate")
     wanted_controls = controls if controls is not None else max(2, per_recipe * len(recipes) // 10)
-    items = draw_sample(records, recipes, sampled, per_recipe, wanted_controls, seed)
+    items = draw_sample(successes, recipes, per_recipe, wanted_controls, seed)
     directory.mkdir(exist_ok=True)
     (directory / FILLED_FILE).unlink(missing_ok=True)
     with (directory / SAMPLE_FILE).open("w", encoding="utf-8", newline="") as handle:

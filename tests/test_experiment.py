@@ -16,6 +16,7 @@ from robust_eval.experiment import parse_experiment, with_options
 from robust_eval.pipeline.plan import ModelInputs
 from robust_eval.pipeline.store import read_records, read_run
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 VALID = """
 name = "tiny"
 data = "mr"
@@ -36,8 +37,8 @@ def test_valid_experiment_parses() -> None:
     assert exp.eval_data == "mr:test" and exp.seeds == [0, 1] and list(exp.methods) == ["vanilla", "freelb"]
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1]).glob("reports/*/experiment.toml"))
-                         + sorted((Path(__file__).resolve().parents[1]).glob("benchmarks/headline/*.toml")),
+@pytest.mark.parametrize("path", sorted(REPOSITORY.glob("reports/*/experiment.toml"))
+                         + sorted(REPOSITORY.glob("benchmarks/headline/*.toml")),
                          ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_committed_experiment_files_are_valid(path: Path) -> None:
     from robust_eval.experiment import load_experiment
