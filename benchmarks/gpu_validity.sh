@@ -5,15 +5,16 @@
 # On a connected machine:
 #   robust-eval resources bundle create .bundle/a --include minilm --include mr --include wordnet --wheel nltk==3.10.4
 #   robust-eval resources bundle create .bundle/b --include counter-fitted --include tagger --include link-grammar \
-#       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 45
+#       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 51
 #   bash benchmarks/pack_site.sh .gpu/site.tar.xz
-# Then, on the GPU host, from the repository root, one stage per transfer:
-#   bash benchmarks/gpu_validity.sh train          # with .bundle/a, .bundle/b/volume-4 and greenlet's wheel in .gpu/wheels
-#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1 and .gpu/site.tar.xz
+# Then, on the GPU host, from the repository root, one stage per transfer (each under 64 MiB with the tree):
+#   bash benchmarks/gpu_validity.sh train          # with .bundle/a and greenlet's wheel in .gpu/wheels
+#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2 (and .gpu/prior, if any)
-#   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3; results in DIR
+#   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3 and .gpu/site.tar.xz; results in DIR
 # or, in place of evaluate, a part of an experiment (trained and evaluated by `robust-eval run`, resumable on the
-# same host; the run directory comes back without its checkpoints, whose training cards come apart):
+# same host, in its own run directory runs/EXPERIMENT-METHOD-seedS, since a run directory holds one set of
+# checkpoints; it comes back without its checkpoints, whose training cards come apart):
 #   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh part --method freelb --train-seed 1
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed when the retrained checkpoints are the same (training is deterministic on one GPU
@@ -42,6 +43,11 @@ install() { if [ ! -f runs/installed ]; then
             fi
             python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"; }
 
+# METHOD-seedS of a part's `--method METHOD --train-seed S` arguments.
+part_name() { local method="" seed=""; while [ $# -gt 0 ]; do case "$1" in
+                --method) method=$2; shift ;; --train-seed) seed=$2; shift ;; esac; shift; done
+              echo "${method:?part needs --method}-seed${seed:?part needs --train-seed}"; }
+
 case "$1" in
 train)
   python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl .gpu/wheels/*.whl  # nltk, greenlet
@@ -55,7 +61,7 @@ train)
 stash) stash ;;
 part)
   stash; install
-  shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)
+  shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)-$(part_name "$@")
   timeout "${PART_SECONDS:-540}" python3 -m robust_eval run "$EXPERIMENT" "$@" --jobs "${JOBS:-16}" --out "$run_dir" \
       --no-progress > "$OUT/part.log" 2>&1 || true
   tail -25 "$OUT/part.log"
