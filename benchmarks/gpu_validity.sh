@@ -16,6 +16,8 @@
 # same host, in its own run directory runs/EXPERIMENT-METHOD-seedS, since a run directory holds one set of
 # checkpoints; it comes back without its checkpoints, whose training cards come apart):
 #   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh part --method freelb --train-seed 1
+# after which the same checkpoints and their temperature-scaled copies are attacked with CALIBRATE_RECIPES
+# (default "pwws textfooler", the score-based attacks of Raina et al.) into runs/...-calibration.
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed when the retrained checkpoints are the same (training is deterministic on one GPU
 # model); TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
@@ -65,9 +67,22 @@ part)
   timeout "${PART_SECONDS:-540}" python3 -m robust_eval run "$EXPERIMENT" "$@" --jobs "${JOBS:-16}" --out "$run_dir" \
       --no-progress > "$OUT/part.log" 2>&1 || true
   tail -25 "$OUT/part.log"
-  # Records and report without the checkpoints (a checkpoint folder without weights placed in .gpu/prior would
+  # The temperature-scaling check (Raina et al.) of the same checkpoints, in a run directory of its own that
+  # links to them: each checkpoint and NAME@calibrated under CALIBRATE_RECIPES (empty: no check).
+  read -ra calibrate_recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
+  parts=("$(basename "$run_dir")")
+  if [ ${#calibrate_recipes[@]} -gt 0 ]; then
+    mkdir -p "$run_dir-calibration"; ln -sfn "../$(basename "$run_dir")/checkpoints" "$run_dir-calibration/checkpoints"
+    recipe_args=(); for r in "${calibrate_recipes[@]}"; do recipe_args+=(--recipe "$r"); done
+    timeout "${CALIBRATE_SECONDS:-180}" python3 -m robust_eval run "$EXPERIMENT" "$@" "${recipe_args[@]}" \
+        --calibrate "${CALIBRATE_DATA:-mr:dev}" --jobs "${JOBS:-16}" --out "$run_dir-calibration" --no-progress \
+        > "$OUT/calibration.log" 2>&1 || true
+    tail -12 "$OUT/calibration.log"
+    parts+=("$(basename "$run_dir")-calibration")
+  fi
+  # Records and reports without the checkpoints (a checkpoint folder without weights placed in .gpu/prior would
   # pass for trained); their training cards apart.
-  tar -cJf "$OUT/$(basename "$run_dir").tar.xz" --exclude=checkpoints -C runs "$(basename "$run_dir")"
+  tar -cJf "$OUT/$(basename "$run_dir").tar.xz" --exclude=checkpoints -C runs "${parts[@]}"
   tar -cJf "$OUT/cards.tar.xz" "$run_dir"/checkpoints/*/training.json "$run_dir"/checkpoints/*/README.md
   ;;
 evaluate)

@@ -193,11 +193,13 @@ def run(
     max_queries: Optional[int] = typer.Option(None, "--max-queries", help="Cap on each example's query budget.", show_default="the file's max_queries, else no cap"),
     example_timeout: Optional[float] = typer.Option(None, "--example-timeout", help="Seconds per attack; the search then stops with the best text so far.", show_default="the file's example_timeout, else no limit"),
     single_logit: Optional[bool] = typer.Option(None, "--single-logit/--no-single-logit", help="Read a one-output head as the logit of class 1 of a binary classifier.", show_default="the file's single_logit, else off"),
+    calibrate: Optional[str] = typer.Option(None, "--calibrate", help="Dev data (e.g. mr:dev) to fit a temperature per checkpoint on; each NAME@calibrated is attacked too.", show_default="the file's calibrate, else no calibration"),
     verbose: bool = typer.Option(False, "--verbose", help="Also show the libraries' warnings and progress output.", show_default="off"),
 ) -> None:
     """Train every method with every seed, evaluate all checkpoints, and write one comparison report.
 
-    The input options and per-example limits override the experiment file's keys of the same name."""
+    The input options, per-example limits and calibration data override the experiment file's keys of the same
+    name (e.g. the temperature-scaling check as a part of its own, on some recipes, in another --out)."""
     from robust_eval.core.data import parse_label_map
     from robust_eval.experiment import experiment_part, load_experiment, run_experiment, with_options
     from robust_eval.pipeline.plan import Engine
@@ -205,7 +207,7 @@ def run(
     quiet_libraries(verbose)
     engine = Engine(precision=precision, in_flight=in_flight, jobs=jobs)
     spec = with_options(experiment_part(load_experiment(experiment), train_seed, recipe, method), parse_label_map(label_map),
-                        max_length, single_logit, max_words, max_queries, example_timeout)
+                        max_length, single_logit, max_words, max_queries, example_timeout, calibrate)
     directory = run_experiment(spec, check_output_dir(out_dir or DEFAULT_RUNS_DIR / spec.name), show_progress=progress,
                                train_only=train_only, engine=engine)
     if train_only:

@@ -225,10 +225,10 @@ def experiment_part(
 def with_options(
     exp: Experiment, label_map: Mapping[str, str] | None = None, max_length: int | None = None,
     single_logit: bool | None = None, max_words: int | None = None, max_queries: int | None = None,
-    example_timeout: float | None = None,
+    example_timeout: float | None = None, calibrate: str | None = None,
 ) -> Experiment:
-    """The experiment with the `run` command's input options and per-example limits in place of the file's
-    (None keeps the file's value)."""
+    """The experiment with the `run` command's input options, per-example limits and calibration data in place
+    of the file's (None keeps the file's value)."""
     def chosen(given: Any, kept: Any) -> Any:
         return kept if given is None else given
 
@@ -236,7 +236,7 @@ def with_options(
                          chosen(single_logit, exp.inputs.single_logit))
     limits = ExampleLimits(chosen(max_words, exp.limits.max_words), chosen(max_queries, exp.limits.max_queries),
                            chosen(example_timeout, exp.limits.seconds))
-    return replace(exp, inputs=inputs, limits=limits)
+    return replace(exp, inputs=inputs, limits=limits, calibrate=chosen(calibrate, exp.calibrate))
 
 
 def training_settings(exp: Experiment, method: str, seed: int, output: Path) -> dict[str, Any]:

@@ -61,8 +61,9 @@ def test_input_keys_parse_and_run_options_override_them() -> None:
     assert exp.inputs == ModelInputs({"negative": "0", "positive": "1"}, 16, True)
     assert exp.limits == ExampleLimits(5, 40, 30.0)
     assert with_options(exp) == exp
-    changed = with_options(exp, {"negative": "NEG"}, 8, False, None, 100, 1.5)
+    changed = with_options(exp, {"negative": "NEG"}, 8, False, None, 100, 1.5, "mr:dev")
     assert changed.inputs == ModelInputs({"negative": "NEG"}, 8, False) and changed.limits == ExampleLimits(5, 100, 1.5)
+    assert changed.calibrate == "mr:dev" and exp.calibrate is None
     plain = parse_experiment(VALID, "exp.toml")
     assert plain.inputs == ModelInputs() and plain.limits == ExampleLimits()
 
