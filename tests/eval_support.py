@@ -7,6 +7,7 @@ composes real engine parts (word swap, modification limits, greedy word-importan
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Callable, Sequence
@@ -145,6 +146,18 @@ def strip_timings(value):
     if isinstance(value, list):
         return [strip_timings(v) for v in value]
     return value
+
+
+def float_differences(left, right, where: str = "") -> list[str]:
+    """Where two timing-free records / summaries differ, floats compared to 1e-6: runs that batch the examples
+    differently (shards, workers, a resume) may round a probability differently in its last bits on a CPU."""
+    if isinstance(left, float) and isinstance(right, float):
+        return [] if math.isclose(left, right, rel_tol=1e-6, abs_tol=1e-9) else [f"{where}: {left} != {right}"]
+    if isinstance(left, dict) and isinstance(right, dict) and left.keys() == right.keys():
+        return [d for k in left for d in float_differences(left[k], right[k], f"{where}.{k}")]
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [d for i, (a, b) in enumerate(zip(left, right)) for d in float_differences(a, b, f"{where}[{i}]")]
+    return [] if left == right else [f"{where}: {left!r} != {right!r}"]
 
 
 HOSTILE = " <b>&"

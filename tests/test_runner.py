@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from eval_support import fitted_checkpoints, strip_timings, write_dataset  # noqa: F401 (fixture)
+from eval_support import fitted_checkpoints, float_differences, strip_timings, write_dataset  # noqa: F401 (fixture)
 from robust_eval.core.data import load_dataset
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.pipeline.store import read_records
@@ -89,9 +89,9 @@ def test_shards_merge_into_the_single_process_report(fitted_checkpoints, tmp_pat
         "records.shard-0-of-2.jsonl", "records.shard-1-of-2.jsonl"]
     merged = read_records(tmp_path / "sharded")
     key = lambda r: (r["kind"], r["recipe"], r["index"])  # noqa: E731
-    assert strip_timings(sorted(merged, key=key)) == strip_timings(sorted(whole, key=key))
+    assert not float_differences(strip_timings(sorted(merged, key=key)), strip_timings(sorted(whole, key=key)))
     summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("whole", "sharded")]
-    assert strip_timings(summaries[0]["metrics"]) == strip_timings(summaries[1]["metrics"])
+    assert not float_differences(strip_timings(summaries[0]["metrics"]), strip_timings(summaries[1]["metrics"]))
 
 
 SCRIPT = """
@@ -153,11 +153,11 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(fitted_checkpoints, tmp_p
 
     resumed, uninterrupted = read_records(killed), read_records(tmp_path / "reference")
     assert len({(r["kind"], r["checkpoint"], r["recipe"], r["example_id"]) for r in resumed}) == len(resumed)
-    assert strip_timings(resumed) == strip_timings(uninterrupted)
+    assert not float_differences(strip_timings(resumed), strip_timings(uninterrupted))
     assert len(records.read_bytes().splitlines()) == len(resumed), "no duplicated lines in the file"
     summaries = [json.loads((d / "summary.json").read_text()) for d in (killed, tmp_path / "reference")]
     for key in ("config", "progress", "metrics", "seeds"):  # the environment was captured at different times
-        assert strip_timings(summaries[0][key]) == strip_timings(summaries[1][key])
+        assert not float_differences(strip_timings(summaries[0][key]), strip_timings(summaries[1][key]))
 
 
 def without_quality(records: list[dict]) -> list[dict]:
@@ -176,8 +176,8 @@ def test_worker_processes_write_the_single_process_records(fitted_checkpoints, t
         "records.shard-0-of-2.jsonl", "records.shard-1-of-2.jsonl"]
     key = lambda r: (r["kind"], r["checkpoint"], r["recipe"], r["index"])  # noqa: E731
     # Worker processes score example quality with the default models, this process with the tiny test ones.
-    assert strip_timings(without_quality(sorted(read_records(tmp_path / "two"), key=key))) == strip_timings(
-        without_quality(sorted(read_records(tmp_path / "one"), key=key)))
+    assert not float_differences(strip_timings(without_quality(sorted(read_records(tmp_path / "two"), key=key))),
+                                 strip_timings(without_quality(sorted(read_records(tmp_path / "one"), key=key))))
     with pytest.raises(RobustEvalError, match="--jobs and --shard"):
         evaluate(fitted_checkpoints, dataset, recipes, tmp_path / "x", engine=Engine(jobs=2, shard=(0, 2)),
                  show_progress=False)
