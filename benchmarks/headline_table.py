@@ -22,25 +22,29 @@ def cell(entry: dict) -> str:
     return f"{100 * entry['value']:.1f} [{low:.1f}, {high:.1f}]"
 
 
-def method_values(summary: dict, method: str, seeds: list[int], recipes: list[str]) -> list[dict]:
+def method_values(summary: dict, checkpoints: list[str], method: str, recipes: list[str]) -> list[dict]:
     """Clean accuracy, accuracy under each recipe and worst case of one method (its seed group if several)."""
-    if len(seeds) > 1:
+    if len(checkpoints) > 1:
         entry = summary["metrics"]["groups"][method]
         worst = entry["worst_case"]
     else:
-        entry = summary["metrics"]["checkpoints"][f"{method}-seed{seeds[0]}"]
+        entry = summary["metrics"]["checkpoints"][checkpoints[0]]
         worst = entry["worst_case"]["accuracy_under_attack"]
     return [entry["clean_accuracy"], *(entry["recipes"][r]["accuracy_under_attack"] for r in recipes), worst]
 
 
 def accuracy_table(directory: Path, summary: dict) -> None:
+    """One row per method of the experiment file with a checkpoint in the report, its seeds as the report has them."""
     recipes = [r["name"] for r in summary["config"]["recipes"]]
     experiment = tomllib.loads((directory / "experiment.toml").read_text(encoding="utf-8"))
     print("| method | seeds | clean |", " | ".join(recipes), "| worst case |")
     print("|---" * (len(recipes) + 4) + "|")
     for method in experiment["methods"]:
-        values = method_values(summary, method, experiment["seeds"], recipes)
-        print(f"| {method} | {len(experiment['seeds'])} |", " | ".join(cell(v) for v in values), "|")
+        checkpoints = [f"{method}-seed{seed}" for seed in experiment["seeds"]
+                       if f"{method}-seed{seed}" in summary["metrics"]["checkpoints"]]
+        if checkpoints:
+            values = method_values(summary, checkpoints, method, recipes)
+            print(f"| {method} | {len(checkpoints)} |", " | ".join(cell(v) for v in values), "|")
 
 
 def paired_table(summary: dict) -> None:
