@@ -7,6 +7,7 @@
 #   robust-eval resources bundle create .bundle/b --include counter-fitted --include tagger --include link-grammar \
 #       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 51
 #   bash benchmarks/pack_site.sh .gpu/site.tar.xz
+#   robust-eval resources bundle create .bundle/mpnet --include mpnet --volume-mb 51   # for mr-mpnet parts only
 # Then, on the GPU host, from the repository root, one stage per transfer (each under 64 MiB with the tree):
 #   bash benchmarks/gpu_validity.sh train          # with .bundle/a and greenlet's wheel in .gpu/wheels
 #   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1
@@ -16,6 +17,8 @@
 # same host, in its own run directory runs/EXPERIMENT-METHOD-seedS, since a run directory holds one set of
 # checkpoints; it comes back without its checkpoints, whose training cards come apart):
 #   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh part --method freelb --train-seed 1
+# (for benchmarks/headline/mr-mpnet.toml, first one stash per volume of .bundle/mpnet; a part installs every
+# bundle whose volumes were stashed, each once per host)
 # after which the same checkpoints and their temperature-scaled copies are attacked with CALIBRATE_RECIPES
 # (default "pwws textfooler", the score-based attacks of Raina et al.) into runs/...-calibration.
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
@@ -34,15 +37,22 @@ read -ra AUGMENTED_RECIPES <<< "${AUGMENTED_RECIPES-sears bt-filtered wordnet-sw
 limit_args=(${EVAL_LIMIT:+--limit "$EVAL_LIMIT"})
 train_limit=(${TRAIN_LIMIT:+--limit "$TRAIN_LIMIT"})
 # What a transfer brought is copied under runs/ at once: a carried path is not kept for later stages.
-stash() { mkdir -p runs/volumes; for v in .bundle/b/volume-*; do [ -d "$v" ] && cp -r "$v" runs/volumes/; done
+# Volumes are kept per bundle (runs/volumes/BUNDLE/volume-N): two bundles' volumes share their names.
+stash() { mkdir -p runs/volumes
+          for v in .bundle/*/volume-*; do
+            [ -d "$v" ] && { bundle=runs/volumes/$(basename "$(dirname "$v")"); mkdir -p "$bundle"; cp -r "$v" "$bundle/"; }
+          done
           if [ -f .gpu/site.tar.xz ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi
-          for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done; ls runs/volumes; }
-# The volumes' resources and wheels, installed once per host.
-install() { if [ ! -f runs/installed ]; then
-              python3 -m pip install -q --no-deps runs/volumes/volume-*/wheels/*.whl  # gguf, for SmolLM2's install
-              python3 -m robust_eval resources bundle install runs/volumes 2>&1 | grep -v "de-quantizing" | tail -3
-              touch runs/installed
-            fi
+          for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done; ls runs/volumes/*; }
+# The volumes' resources and wheels, installed once per host and bundle.
+install() { for bundle in runs/volumes/*/; do
+              [ -f "$bundle/installed" ] && continue
+              for wheel in "$bundle"volume-*/wheels/*.whl; do  # gguf, for SmolLM2's install
+                if [ -f "$wheel" ]; then python3 -m pip install -q --no-deps "$wheel"; fi
+              done
+              python3 -m robust_eval resources bundle install "$bundle" 2>&1 | grep -v "de-quantizing" | tail -3
+              touch "$bundle/installed"
+            done
             python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"; }
 
 # METHOD-seedS of a part's `--method METHOD --train-seed S` arguments.
