@@ -23,7 +23,9 @@
 # (default "pwws textfooler", the score-based attacks of Raina et al.) into runs/...-calibration.
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed when the retrained checkpoints are the same (training is deterministic on one GPU
-# model); TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
+# model). A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
+#   robust-eval merge benchmarks/results/gpu-minilm-seed1 --checkpoint yopo-seed1 --out .gpu/prior/mr-minilm-yopo-seed1
+# TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
 # Environment: RECIPES (vanilla, run in order by all workers), SIDE_BY_SIDE (vanilla recipes run after them,
 # each in its own process with JOBS / their number workers, into runs/validity-RECIPE), AUGMENTED_RECIPES (empty:
 # the augmented model is neither trained nor evaluated), VANILLA_SECONDS / SIDE_SECONDS / AUGMENTED_SECONDS.
