@@ -34,17 +34,15 @@ def method_values(summary: dict, checkpoints: list[str], method: str, recipes: l
 
 
 def accuracy_table(directory: Path, summary: dict) -> None:
-    """One row per method of the experiment file with a checkpoint in the report, its seeds as the report has them."""
+    """One row per method of the report, in the experiment file's order, with the seeds the report holds."""
     recipes = [r["name"] for r in summary["config"]["recipes"]]
     experiment = tomllib.loads((directory / "experiment.toml").read_text(encoding="utf-8"))
+    reported = {m["name"]: m["checkpoints"] for m in summary["comparisons"]["methods"]}
     print("| method | seeds | clean |", " | ".join(recipes), "| worst case |")
     print("|---" * (len(recipes) + 4) + "|")
-    for method in experiment["methods"]:
-        checkpoints = [f"{method}-seed{seed}" for seed in experiment["seeds"]
-                       if f"{method}-seed{seed}" in summary["metrics"]["checkpoints"]]
-        if checkpoints:
-            values = method_values(summary, checkpoints, method, recipes)
-            print(f"| {method} | {len(checkpoints)} |", " | ".join(cell(v) for v in values), "|")
+    for method in (m for m in experiment["methods"] if m in reported):
+        values = method_values(summary, reported[method], method, recipes)
+        print(f"| {method} | {len(reported[method])} |", " | ".join(cell(v) for v in values), "|")
 
 
 def paired_table(summary: dict) -> None:
