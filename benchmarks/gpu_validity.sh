@@ -1,29 +1,33 @@
 #!/usr/bin/env bash
 # Every recipe and profile on vanilla MiniLM (seed 0, trained as in reports/mr-minilm) and sears / bt-filtered
-# and the synonym recipes on SEAR-augmented MiniLM, on the 1000 MR test sentences, on one CUDA host without
-# network access. The resources travel in parts of at most ~60 MB each; the host keeps runs/ between stages.
+# and the synonym recipes on SEAR-augmented MiniLM, on the 1000 MR test sentences, or one part of a headline
+# experiment, on one CUDA host without network access. The resources travel in volumes of at most 44 MB (a
+# transfer holds 64 MiB with the tracked tree); the host keeps runs/ between stages while it is held.
 # On a connected machine:
-#   robust-eval resources bundle create .bundle/a --include minilm --include mr --include wordnet --wheel nltk==3.10.4
+#   robust-eval resources bundle create .bundle/core --include mr --include wordnet --wheel nltk==3.10.4 --volume-mb 51
+#   robust-eval resources bundle create .bundle/minilm --include minilm --volume-mb 44
 #   robust-eval resources bundle create .bundle/b --include counter-fitted --include tagger --include link-grammar \
-#       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 51
-#   bash benchmarks/pack_site.sh .gpu/site.tar.xz
-#   robust-eval resources bundle create .bundle/mpnet --include mpnet --volume-mb 51   # for mr-mpnet parts only
-# Then, on the GPU host, from the repository root, one stage per transfer (each under 64 MiB with the tree):
-#   bash benchmarks/gpu_validity.sh train          # with .bundle/a and greenlet's wheel in .gpu/wheels
-#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-1
-#   bash benchmarks/gpu_validity.sh stash          # with .bundle/b/volume-2 (and .gpu/prior, if any)
-#   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # with .bundle/b/volume-3 and .gpu/site.tar.xz; results in DIR
-# or, in place of evaluate, a part of an experiment (trained and evaluated by `robust-eval run`, resumable on the
-# same host, in its own run directory runs/EXPERIMENT-METHOD-seedS, since a run directory holds one set of
-# checkpoints; it comes back without its checkpoints, whose training cards come apart):
+#       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 44
+#   robust-eval resources bundle create .bundle/mpnet --include mpnet --volume-mb 44   # for mr-mpnet parts only
+#   bash benchmarks/pack_site.sh .gpu/site.tar.xz     # spaCy and lemminflect; greenlet's wheel in .gpu/wheels
+# Then, on the GPU host, from the repository root, one stash per transfer, each carrying one volume:
+#   python3 -m pip install --no-deps .gpu/wheels/*.whl; bash benchmarks/gpu_validity.sh stash
+#                                      # with .bundle/core/volume-1, .gpu/wheels, .gpu/site.tar.xz (and .gpu/prior)
+#   bash benchmarks/gpu_validity.sh stash          # once per further volume of .bundle/b, .bundle/minilm
+#                                                  # (and .bundle/mpnet, which also needs minilm's sentence encoder)
+# Every stashed bundle is installed (with the wheels in its volumes) by the first evaluate or part on a host.
+#   bash benchmarks/gpu_validity.sh train          # the vanilla and SEAR-augmented checkpoints, for evaluate
+#   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # results in DIR
+# or, in place of train and evaluate, a part of an experiment (trained and evaluated by `robust-eval run`,
+# resumable on the same host, in its own run directory runs/EXPERIMENT-METHOD-seedS, since a run directory holds
+# one set of checkpoints; it comes back without its checkpoints, whose training cards come apart):
 #   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh part --method freelb --train-seed 1
-# (for benchmarks/headline/mr-mpnet.toml, first one stash per volume of .bundle/mpnet; a part installs every
-# bundle whose volumes were stashed, each once per host)
 # after which the same checkpoints and their temperature-scaled copies are attacked with CALIBRATE_RECIPES
 # (default "pwws textfooler", the score-based attacks of Raina et al.) into runs/...-calibration.
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
-# same host) are resumed when the retrained checkpoints are the same (training is deterministic on one GPU
-# model). A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
+# same host) are resumed only when the retrained checkpoints have the same SHA-256: MiniLM retrained to the same
+# weights on other hosts, MPNet FreeLB did not (same dev history), so finish a cut part on the host that trained
+# it where possible. A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
 #   robust-eval merge benchmarks/results/gpu-minilm-seed1 --checkpoint yopo-seed1 --out .gpu/prior/mr-minilm-yopo-seed1
 # TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
 # Environment: RECIPES (vanilla, run in order by all workers), SIDE_BY_SIDE (vanilla recipes run after them,
@@ -64,9 +68,7 @@ part_name() { local method="" seed=""; while [ $# -gt 0 ]; do case "$1" in
 
 case "$1" in
 train)
-  python3 -m pip install -q --no-deps .bundle/a/wheels/*.whl .gpu/wheels/*.whl  # nltk, greenlet
-  python3 -m robust_eval resources bundle install .bundle/a | tail -1
-  stash
+  stash; install
   python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 --batch-size 32 --max-length 64 \
       "${train_limit[@]}" --output "$VANILLA" --no-progress | tail -2
   [ ${#AUGMENTED_RECIPES[@]} -eq 0 ] || python3 -m robust_eval train --method vanilla --seed 0 --epochs 2 --lr 5e-5 \
