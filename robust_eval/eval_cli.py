@@ -229,9 +229,24 @@ def merge(
     show_report(merge_runs(sources, out_dir, checkpoint, recipe), update_model_card=False)
 
 
+def quality(
+    source: Path = typer.Argument(..., help="Output directory of evaluate, run or merge."),
+    out_dir: Path = typer.Option(..., "--out", help="New directory for the records with quality scored, and their report."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+) -> None:
+    """Score the example quality of successful attacks recorded without it (evaluated where MiniLM was missing)."""
+    from robust_eval.rescore import score_missing_quality
+
+    check_output_dir(out_dir)
+    directory, scored = score_missing_quality(source, out_dir, show_progress=progress)
+    err.print(f"scored the example quality of {scored} successful attacks")
+    show_report(directory, update_model_card=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `evaluate`, `report`, `run` and `merge` to the `robust-eval` app."""
+    """Add `evaluate`, `report`, `run`, `merge` and `quality` to the `robust-eval` app."""
     app.command("evaluate")(evaluate)
     app.command("report")(report)
     app.command("run")(run)
     app.command("merge")(merge)
+    app.command("quality")(quality)

@@ -53,7 +53,7 @@ def _regroup(checkpoints: list[dict[str, Any]]) -> None:
         checkpoint["group"] = (key or checkpoint["name"]) if key is not None and counts[key] > 1 else None
 
 
-def _portable(environment: dict[str, Any]) -> dict[str, Any]:
+def portable(environment: dict[str, Any]) -> dict[str, Any]:
     """A part's environment without host paths (checkpoint directories of another machine mean nothing here)."""
     return {k: v for k, v in environment.items() if k != "checkpoint_paths"}
 
@@ -94,7 +94,7 @@ def merge_runs(
     chosen = _keep(_union(configs, "recipes", "params"), recipes, "recipe")
     config = {**first["config"], "checkpoints": kept, "recipes": chosen}
     kept_names, chosen_names = {c["name"] for c in kept}, {r["name"] for r in chosen} | {""}  # "": clean records
-    environment = {"merged_from": [{"part": name, **_portable(run["environment"])} for name, run in runs]}
+    environment = {"merged_from": [{"part": name, **portable(run["environment"])} for name, run in runs]}
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise RobustEvalError(f"--out {out_dir} is not empty: merge into a new directory")
@@ -104,11 +104,11 @@ def merge_runs(
                 _, checkpoint, recipe, _ = record_key(record)
                 if checkpoint in kept_names and recipe in chosen_names and record_key(record) not in store:
                     store.append(record)
-    _copy_experiment_file(sources, out_dir)
+    copy_experiment_file(sources, out_dir)
     return out_dir
 
 
-def _copy_experiment_file(sources: Sequence[Path], out_dir: Path) -> None:
+def copy_experiment_file(sources: Sequence[Path], out_dir: Path) -> None:
     """Keep the parts' experiment file when they have one (they must agree)."""
     copies = [Path(s) / EXPERIMENT_COPY for s in sources]
     texts = {copy.read_text(encoding="utf-8") for copy in copies if copy.is_file()}

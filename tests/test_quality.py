@@ -196,3 +196,36 @@ def test_language_model_travels_as_gguf_and_matches_the_fetched_one(tmp_path: Pa
     assert bundle.install([tmp_path / "b"]) == ["smollm2"]
     installed = CausalLanguageModel(resources.require("smollm2"), device="cpu").perplexities(texts)
     assert installed == pytest.approx(fetched, rel=1e-4)
+
+
+def test_quality_command_scores_successes_recorded_without_it(fitted_checkpoints, tmp_path: Path, capsys,
+                                                              monkeypatch) -> None:
+    import attacks.quality
+
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in TEXTS), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["evaluate", "--data", str(data), "--recipe", "tiny-swap", "--out", str(out), "--no-progress",
+            "--model", str(fitted_checkpoints[0])]
+    assert main(args) == 0, capsys.readouterr().err
+    scored = [json.loads(line) for line in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    unscored = json.loads(json.dumps(scored))
+    for record in unscored[::2]:  # half of the records as if scored where MiniLM was missing
+        if record["kind"] == "attack":
+            record["result"]["quality"] = None
+    (out / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in unscored), encoding="utf-8")
+    (out / "annotation").mkdir()
+    (out / "annotation" / "key.json").write_text("{}", encoding="utf-8")
+    assert main(["quality", str(out), "--out", str(tmp_path / "scored"), "--no-progress"]) == 0
+    missing = sum(1 for r in unscored if r["kind"] == "attack" and r["result"]["status"] == "succeeded"
+                  and r["result"]["quality"] is None)
+    assert missing and f"scored the example quality of {missing} successful attacks" in capsys.readouterr().err
+    again = [json.loads(line) for line in (tmp_path / "scored" / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    key = lambda r: (r["kind"], r["checkpoint"], r.get("recipe", ""), r["example_id"])  # noqa: E731
+    assert sorted(again, key=key) == sorted(scored, key=key)  # the same scorer gives the same quality
+    assert (tmp_path / "scored" / "annotation" / "key.json").is_file()
+    assert main(["quality", str(out), "--out", str(tmp_path / "scored"), "--no-progress"]) != 0
+    assert "not empty" in capsys.readouterr().err
+    monkeypatch.setattr(attacks.quality, "default_scorer", lambda: None)
+    assert main(["quality", str(out), "--out", str(tmp_path / "without"), "--no-progress"]) != 0
+    assert "needs the minilm resource" in capsys.readouterr().err
