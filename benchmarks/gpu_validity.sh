@@ -28,7 +28,7 @@
 # same host) are resumed only when the retrained checkpoints have the same SHA-256: MiniLM retrained to the same
 # weights on other hosts, MPNet FreeLB did not (same dev history), so finish a cut part on the host that trained
 # it where possible. A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
-#   robust-eval merge benchmarks/results/gpu-minilm-seed1 --checkpoint yopo-seed1 --out .gpu/prior/mr-minilm-yopo-seed1
+#   robust-eval merge reports/mr-minilm --checkpoint yopo-seed1 --out .gpu/prior/mr-minilm-yopo-seed1
 # TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
 # Environment: RECIPES (vanilla, run in order by all workers), SIDE_BY_SIDE (vanilla recipes run after them,
 # each in its own process with JOBS / their number workers, into runs/validity-RECIPE), AUGMENTED_RECIPES (empty:

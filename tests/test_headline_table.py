@@ -1,11 +1,15 @@
-"""The README's results tables (benchmarks/headline_table.py) on the committed results of one and two seeds."""
+"""The README's results tables (benchmarks/headline_table.py) on committed runs of one seed and of unequal seeds."""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from robust_eval.pipeline.plan import SEED_IN_NAME
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
@@ -20,9 +24,19 @@ def printed_rows(monkeypatch, capsys, directory: Path) -> dict[str, list[str]]:
     return {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines)}
 
 
-@pytest.mark.parametrize(("results", "seeds"), [("gpu-minilm-seed0", "1"), ("gpu-minilm-seeds01", "2")])
-def test_a_partial_run_counts_the_seeds_it_holds(monkeypatch, capsys, results: str, seeds: str) -> None:
-    rows = printed_rows(monkeypatch, capsys, REPOSITORY / "benchmarks" / "results" / results)
+def seeds_by_method(directory: Path) -> dict[str, str]:
+    """How many training seeds of each method the run's configuration lists (its checkpoints' groups)."""
+    run = json.loads((directory / "run.json").read_text(encoding="utf-8"))
+    counts = Counter(SEED_IN_NAME.sub("", c["name"]) for c in run["config"]["checkpoints"])
+    return {method: str(count) for method, count in counts.items()}
+
+
+@pytest.mark.parametrize("results", ["benchmarks/results/gpu-minilm-seed0", "reports/mr-minilm"])
+def test_a_partial_run_counts_the_seeds_it_holds(monkeypatch, capsys, results: str) -> None:
+    directory = REPOSITORY / results
+    rows = printed_rows(monkeypatch, capsys, directory)
     assert list(rows) == ["vanilla", "pgd", "freeat", "freelb", "yopo", "vanilla-sears"]  # the experiment's order
-    assert {cells[0] for cells in rows.values()} == {seeds}
-    assert ("±" in rows["vanilla"][1]) == (seeds != "1")  # mean ± std only over several seeds
+    seeds = seeds_by_method(directory)
+    assert {method: cells[0] for method, cells in rows.items()} == seeds
+    for method, cells in rows.items():
+        assert ("±" in cells[1]) == (seeds[method] != "1")  # mean ± std only over several seeds
