@@ -33,6 +33,7 @@ from robust_eval.core.errors import RobustEvalError
 VERSION = 1
 WORD = re.compile(r"^[a-z]+(?:['-][a-z]+)*$")
 NEIGHBOURS = 50
+DEFAULT_VOCAB_SIZE = 65_000  # the recipes' vocabulary: the most frequent GloVe words
 NO_NEIGHBOUR_U16 = 65535
 
 
@@ -223,7 +224,7 @@ def cache_directory(vocab_size: int) -> Path:
 
 
 @lru_cache(maxsize=2)
-def load(vocab_size: int = 65_000) -> CounterFittedVectors:
+def load(vocab_size: int = DEFAULT_VOCAB_SIZE) -> CounterFittedVectors:
     """Counter-fitted vectors for the `vocab_size` most frequent words, built on first use (~1 min)."""
     directory = cache_directory(vocab_size)
     if not (directory / "info.json").is_file():

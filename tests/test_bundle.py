@@ -46,6 +46,21 @@ def test_damaged_or_oversized_bundles_are_refused(tmp_path: Path, monkeypatch: p
         bundle.create(tmp_path / "c", ["bert"], [])
 
 
+@pytest.mark.integration
+def test_counter_fitted_vectors_are_built_when_a_bundle_asks_for_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attacks import counterfit
+
+    sources = {name: resources.location(name) for name in ("glove", "wordnet")}
+    monkeypatch.setenv("ROBUST_EVAL_HOME", str(tmp_path / "home"))  # a cache with GloVe and WordNet only
+    resources.location("glove").parent.mkdir(parents=True)
+    resources.location("glove").symlink_to(sources["glove"], target_is_directory=True)
+    shutil.copytree(sources["wordnet"], resources.location("wordnet"))  # NLTK refuses a corpus behind a link
+    manifest = bundle.create(tmp_path / "b", ["counter-fitted"], [])
+    assert manifest["items"]["counter-fitted"]["relative_dir"] == "vectors/counter-fitted"
+    built = counterfit.cache_directory(counterfit.DEFAULT_VOCAB_SIZE)
+    assert json.loads((built / "info.json").read_text(encoding="utf-8"))["vocab_size"] == counterfit.DEFAULT_VOCAB_SIZE
+
+
 def _libraries_from_elsewhere(prefix: Path, env: dict[str, str]) -> dict[str, list[str]]:
     """Per program under `prefix/bin`, the shared libraries it finds neither under `prefix` nor in the base."""
     missing: dict[str, list[str]] = {}
