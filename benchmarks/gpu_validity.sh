@@ -9,7 +9,9 @@
 #   robust-eval resources bundle create .bundle/b --include counter-fitted --include tagger --include link-grammar \
 #       --include apertium --include smollm2 --wheel gguf==0.19.0 --volume-mb 44
 #   robust-eval resources bundle create .bundle/mpnet --include mpnet --volume-mb 44   # for mr-mpnet parts only
-#   bash benchmarks/pack_site.sh .gpu/site.tar.xz     # spaCy and lemminflect; greenlet's wheel in .gpu/wheels
+#   bash benchmarks/pack_site.sh .gpu/site.tar.xz     # spaCy and lemminflect; greenlet's wheel in .gpu/wheels:
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux_2_28_x86_64 -d .gpu/wheels greenlet==3.5.6
 # Then, on the GPU host, from the repository root, one stash per transfer, each carrying one volume:
 #   python3 -m pip install --no-deps .gpu/wheels/*.whl; bash benchmarks/gpu_validity.sh stash
 #                                      # with .bundle/core/volume-1, .gpu/wheels, .gpu/site.tar.xz (and .gpu/prior)
