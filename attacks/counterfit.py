@@ -223,10 +223,15 @@ def cache_directory(vocab_size: int) -> Path:
     return resources.home() / "vectors" / "counter-fitted" / f"v{VERSION}-{vocab_size}"
 
 
-@lru_cache(maxsize=2)
-def load(vocab_size: int = DEFAULT_VOCAB_SIZE) -> CounterFittedVectors:
-    """Counter-fitted vectors for the `vocab_size` most frequent words, built on first use (~1 min)."""
+def ensure_built(vocab_size: int = DEFAULT_VOCAB_SIZE) -> Path:
+    """The cache directory of vectors for `vocab_size` words, built first when missing (~1 min)."""
     directory = cache_directory(vocab_size)
     if not (directory / "info.json").is_file():
         build(directory, vocab_size)
-    return CounterFittedVectors(directory)
+    return directory
+
+
+@lru_cache(maxsize=2)
+def load(vocab_size: int = DEFAULT_VOCAB_SIZE) -> CounterFittedVectors:
+    """Counter-fitted vectors for the `vocab_size` most frequent words, built on first use."""
+    return CounterFittedVectors(ensure_built(vocab_size))

@@ -106,7 +106,9 @@ def create(
         else:
             source = resources.home() / _relative_dir(name)
             if name == "counter-fitted" and not any(source.glob("*/info.json")):
-                _build_counter_fitted()
+                from attacks.counterfit import ensure_built
+
+                ensure_built()  # the recipes' default vocabulary, as a recipe's first use builds it
             if not source.is_dir() or not any(source.iterdir()):
                 raise RobustEvalError(f"'{name}' is not in the cache to bundle: run `robust-eval resources fetch {name}` first")
             if name == "counter-fitted":
@@ -180,13 +182,6 @@ def _cut_into_volumes(target: Path, manifest: dict, volume_bytes: int) -> None:
         if len(text.encode()) > MANIFEST_RESERVE:
             raise RobustEvalError("the bundle's piece list outgrew its room in a volume: choose a larger --volume-mb")
         (target / f"{VOLUME_PREFIX}{number}" / MANIFEST).write_text(text, encoding="utf-8")
-
-
-def _build_counter_fitted() -> None:
-    """The recipes' default counter-fitted vectors, built from GloVe and WordNet as on a recipe's first use."""
-    from attacks import counterfit
-
-    counterfit.build(counterfit.cache_directory(counterfit.DEFAULT_VOCAB_SIZE), counterfit.DEFAULT_VOCAB_SIZE)
 
 
 def _pack_counter_fitted(source: Path, archive: Path) -> None:
