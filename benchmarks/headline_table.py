@@ -1,8 +1,9 @@
 """Print a README results table from a report directory: accuracy (%) per training method, as mean +- std
 over the method's seeds [two-level bootstrap 95 % interval], or for a method trained with one seed its value
 [95 % Wilson interval]; with --paired, the paired differences in percentage points instead (each method
-against the baseline, then between the other methods) [two-level paired bootstrap 95 % interval].
-    python benchmarks/headline_table.py reports/mr-minilm [--paired]
+against the baseline, then between the other methods) [two-level paired bootstrap 95 % interval]; with
+--quality CHECKPOINT, that checkpoint's success rate, queries and example quality of its successes per recipe.
+    python benchmarks/headline_table.py reports/mr-minilm [--paired | --quality vanilla-seed0]
 """
 
 from __future__ import annotations
@@ -55,13 +56,34 @@ def paired_table(summary: dict) -> None:
         print(f"| {row['first']} − {row['second']} | {row['seeds'][0]} / {row['seeds'][1]} | {cells} |")
 
 
+def quality_table(summary: dict, checkpoint: str) -> None:
+    """Per recipe: success rate, mean queries and the example quality of the successes ("-" where none scored)."""
+    recipes = [r["name"] for r in summary["config"]["recipes"]]
+    metrics = summary["metrics"]["checkpoints"][checkpoint]["recipes"]
+    print("| recipe | success rate | queries | scored | similarity median | perplexity ratio median | POS match |"
+          " grammar errors added |")
+    print("|---" * 8 + "|")
+    for recipe in recipes:
+        quality = summary["quality"][checkpoint][recipe]
+        measured = (
+            [f"{quality['similarity_median']:.3f}", f"{quality['perplexity_ratio_median']:.2f}",
+             f"{100 * quality['pos_match']:.1f} %", f"{quality['grammar_errors_added_mean']:.2f}"]
+            if quality["scored"] else ["-"] * 4
+        )
+        print(f"| `{recipe}` | {100 * metrics[recipe]['success_rate']['value']:.1f} % |"
+              f" {metrics[recipe]['queries_mean']:.1f} | {quality['scored']} |", " | ".join(measured), "|")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, nargs="?", default=Path("reports/mr-minilm"))
     parser.add_argument("--paired", action="store_true", help="print the paired differences instead")
+    parser.add_argument("--quality", metavar="CHECKPOINT", help="print this checkpoint's example quality instead")
     args = parser.parse_args()
     summary = json.loads((args.directory / "summary.json").read_text(encoding="utf-8"))
-    if args.paired:
+    if args.quality:
+        quality_table(summary, args.quality)
+    elif args.paired:
         paired_table(summary)
     else:
         accuracy_table(args.directory, summary)

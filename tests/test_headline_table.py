@@ -40,3 +40,33 @@ def test_a_partial_run_counts_the_seeds_it_holds(monkeypatch, capsys, results: s
     assert {method: cells[0] for method, cells in rows.items()} == seeds
     for method, cells in rows.items():
         assert ("±" in cells[1]) == (seeds[method] != "1")  # mean ± std only over several seeds
+
+
+def printed(monkeypatch, capsys, *arguments: str) -> str:
+    monkeypatch.setattr(sys, "argv", ["headline_table.py", *arguments])
+    headline_table.main()
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("reports/mr-minilm",),
+        ("reports/mr-minilm", "--paired"),
+        ("reports/mr-minilm", "--quality", "vanilla-seed0"),
+        ("reports/mr-mpnet",),
+        ("reports/mr-mpnet", "--paired"),
+        ("reports/mr-mpnet", "--quality", "vanilla-seed0"),
+    ],
+)
+def test_the_readme_shows_the_tables_the_committed_reports_give(monkeypatch, capsys, arguments) -> None:
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    table = printed(monkeypatch, capsys, str(REPOSITORY / arguments[0]), *arguments[1:])
+    assert table.count("\n") > 3
+    assert table in readme
+
+
+def test_the_quality_table_marks_recipes_without_scored_successes(monkeypatch, capsys) -> None:
+    table = printed(monkeypatch, capsys, str(REPOSITORY / "reports/mr-mpnet"), "--quality", "vanilla-seed0")
+    sears = next(line for line in table.splitlines() if line.startswith("| `sears` |"))
+    assert sears.split("|")[4].strip() == "0" and sears.count("| - ") == 4
