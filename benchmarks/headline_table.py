@@ -58,6 +58,8 @@ def paired_table(summary: dict) -> None:
 
 def quality_table(summary: dict, checkpoint: str) -> None:
     """Per recipe: success rate, mean queries and the example quality of the successes ("-" where none scored)."""
+    if checkpoint not in summary["quality"]:
+        raise SystemExit(f"no checkpoint {checkpoint!r} in this report: pick one of {', '.join(summary['quality'])}")
     recipes = [r["name"] for r in summary["config"]["recipes"]]
     metrics = summary["metrics"]["checkpoints"][checkpoint]["recipes"]
     print("| recipe | success rate | queries | scored | similarity median | perplexity ratio median | POS match |"

@@ -70,3 +70,9 @@ def test_the_quality_table_marks_recipes_without_scored_successes(monkeypatch, c
     table = printed(monkeypatch, capsys, str(REPOSITORY / "reports/mr-mpnet"), "--quality", "vanilla-seed0")
     sears = next(line for line in table.splitlines() if line.startswith("| `sears` |"))
     assert sears.split("|")[4].strip() == "0" and sears.count("| - ") == 4
+
+
+def test_an_unknown_checkpoint_is_named_with_the_report_s_checkpoints(monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["headline_table.py", str(REPOSITORY / "reports/mr-mpnet"), "--quality", "nope"])
+    with pytest.raises(SystemExit, match="no checkpoint 'nope' in this report: pick one of .*vanilla-seed0"):
+        headline_table.main()
