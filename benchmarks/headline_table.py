@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 from robust_eval.report.comparisons import comparison_rows, points, without_baseline
+from robust_eval.report.quality import cell as quality_cell, share
 
 
 def cell(entry: dict) -> str:
@@ -57,23 +58,20 @@ def paired_table(summary: dict) -> None:
 
 
 def quality_table(summary: dict, checkpoint: str) -> None:
-    """Per recipe: success rate, mean queries and the example quality of the successes ("-" where none scored)."""
+    """Per recipe: success rate, mean queries and the example quality of the successes ("-" where undefined)."""
     if checkpoint not in summary["quality"]:
         raise SystemExit(f"no checkpoint {checkpoint!r} in this report: pick one of {', '.join(summary['quality'])}")
-    recipes = [r["name"] for r in summary["config"]["recipes"]]
     metrics = summary["metrics"]["checkpoints"][checkpoint]["recipes"]
+    recipes = [r["name"] for r in summary["config"]["recipes"]]  # the experiment's order (the JSON's keys are sorted)
     print("| recipe | success rate | queries | scored | similarity median | perplexity ratio median | POS match |"
           " grammar errors added |")
     print("|---" * 8 + "|")
     for recipe in recipes:
-        quality = summary["quality"][checkpoint][recipe]
-        measured = (
-            [f"{quality['similarity_median']:.3f}", f"{quality['perplexity_ratio_median']:.2f}",
-             f"{100 * quality['pos_match']:.1f} %", f"{quality['grammar_errors_added_mean']:.2f}"]
-            if quality["scored"] else ["-"] * 4
-        )
-        print(f"| `{recipe}` | {100 * metrics[recipe]['success_rate']['value']:.1f} % |"
-              f" {metrics[recipe]['queries_mean']:.1f} | {quality['scored']} |", " | ".join(measured), "|")
+        q = summary["quality"][checkpoint][recipe]
+        cells = [share(metrics[recipe]["success_rate"]["value"]), quality_cell(metrics[recipe]["queries_mean"], 1),
+                 str(q["scored"]), quality_cell(q["similarity_median"]), quality_cell(q["perplexity_ratio_median"], 2),
+                 share(q["pos_match"]), quality_cell(q["grammar_errors_added_mean"], 2)]
+        print(f"| `{recipe}` |", " | ".join(cells), "|")
 
 
 def main() -> None:

@@ -16,11 +16,16 @@ sys.path.insert(0, str(REPOSITORY / "benchmarks"))
 import headline_table  # noqa: E402
 
 
+def printed(monkeypatch, capsys, *arguments: str) -> str:
+    """What `python benchmarks/headline_table.py ARGUMENTS` prints."""
+    monkeypatch.setattr(sys, "argv", ["headline_table.py", *arguments])
+    headline_table.main()
+    return capsys.readouterr().out
+
+
 def printed_rows(monkeypatch, capsys, directory: Path) -> dict[str, list[str]]:
     """The accuracy table's cells by method, as `python benchmarks/headline_table.py DIRECTORY` prints them."""
-    monkeypatch.setattr(sys, "argv", ["headline_table.py", str(directory)])
-    headline_table.main()
-    lines = capsys.readouterr().out.splitlines()[2:]
+    lines = printed(monkeypatch, capsys, str(directory)).splitlines()[2:]
     return {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines)}
 
 
@@ -40,12 +45,6 @@ def test_a_partial_run_counts_the_seeds_it_holds(monkeypatch, capsys, results: s
     assert {method: cells[0] for method, cells in rows.items()} == seeds
     for method, cells in rows.items():
         assert ("±" in cells[1]) == (seeds[method] != "1")  # mean ± std only over several seeds
-
-
-def printed(monkeypatch, capsys, *arguments: str) -> str:
-    monkeypatch.setattr(sys, "argv", ["headline_table.py", *arguments])
-    headline_table.main()
-    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -72,7 +71,14 @@ def test_the_quality_table_marks_recipes_without_scored_successes(monkeypatch, c
     assert sears.split("|")[4].strip() == "0" and sears.count("| - ") == 4
 
 
-def test_an_unknown_checkpoint_is_named_with_the_report_s_checkpoints(monkeypatch) -> None:
-    monkeypatch.setattr(sys, "argv", ["headline_table.py", str(REPOSITORY / "reports/mr-mpnet"), "--quality", "nope"])
+def test_an_unknown_checkpoint_is_named_with_the_report_s_checkpoints(monkeypatch, capsys) -> None:
     with pytest.raises(SystemExit, match="no checkpoint 'nope' in this report: pick one of .*vanilla-seed0"):
-        headline_table.main()
+        printed(monkeypatch, capsys, str(REPOSITORY / "reports/mr-mpnet"), "--quality", "nope")
+
+
+def test_an_undefined_measure_of_scored_successes_reads_as_a_dash(monkeypatch, capsys) -> None:
+    table = printed(monkeypatch, capsys, str(REPOSITORY / "reports/mr-minilm"), "--quality", "yopo-seed1")
+    sears = next(line for line in table.splitlines() if line.startswith("| `sears` |"))
+    scored, similarity, perplexity, pos_match, grammar = (c.strip() for c in sears.strip("|").split("|")[3:8])
+    assert int(scored) > 0 and pos_match == "-"  # rewrites swapping no word have no POS match
+    assert "-" not in (similarity, perplexity, grammar)
