@@ -103,18 +103,13 @@ def create(
         elif name == "smollm2":
             archive = target / f"{name}.tar"
             _pack_smollm2_gguf(archive)
+        elif name == "counter-fitted":
+            _pack_counter_fitted(resources.home() / _relative_dir(name), archive)
         else:
             source = resources.home() / _relative_dir(name)
-            if name == "counter-fitted" and not any(source.glob("*/info.json")):
-                from attacks.counterfit import ensure_built
-
-                ensure_built()  # the recipes' default vocabulary, as a recipe's first use builds it
             if not source.is_dir() or not any(source.iterdir()):
                 raise RobustEvalError(f"'{name}' is not in the cache to bundle: run `robust-eval resources fetch {name}` first")
-            if name == "counter-fitted":
-                _pack_counter_fitted(source, archive)
-            else:
-                _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name in resources.ENCODERS else ())
+            _tar_xz(source, archive, (ENCODER_WEIGHTS,) if name in resources.ENCODERS else ())
             if name in resources.ENCODERS:
                 _half_precision_weights(source / ENCODER_WEIGHTS, target / _half_weights_name(name))
         manifest["items"][name] = {"archive": archive.name, "relative_dir": _relative_dir(name)}
@@ -185,9 +180,12 @@ def _cut_into_volumes(target: Path, manifest: dict, volume_bytes: int) -> None:
 
 
 def _pack_counter_fitted(source: Path, archive: Path) -> None:
-    """Every cached vocabulary size, as the compact copy the recipes read (16-bit neighbour ids)."""
-    from attacks.counterfit import compact_copy
+    """Every cached vocabulary size, as the compact copy the recipes read (16-bit neighbour ids); the recipes'
+    default vocabulary is built first when none is cached, as a recipe's first use builds it."""
+    from attacks.counterfit import compact_copy, ensure_built
 
+    if not any(source.glob("*/info.json")):
+        ensure_built()
     with tempfile.TemporaryDirectory() as staging:
         for directory in sorted(p for p in source.iterdir() if (p / "info.json").is_file()):
             compact_copy(directory, Path(staging) / directory.name)
