@@ -17,7 +17,7 @@
 #                                      # with .bundle/core/volume-1, .gpu/wheels, .gpu/site.tar.xz (and .gpu/prior)
 #   bash benchmarks/gpu_validity.sh stash          # once per further volume of .bundle/b, .bundle/minilm
 #                                                  # (and .bundle/mpnet, which also needs minilm's sentence encoder)
-# Every stashed bundle is installed (with the wheels in its volumes) by the first evaluate or part on a host.
+# Every stashed bundle is installed (with the wheels in its volumes) by the first evaluate, part or check on a host.
 #   bash benchmarks/gpu_validity.sh train          # the vanilla and SEAR-augmented checkpoints, for evaluate
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # results in DIR
 # or, in place of train and evaluate, a part of an experiment (trained and evaluated by `robust-eval run`,
@@ -26,6 +26,9 @@
 #   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh part --method freelb --train-seed 1
 # after which the same checkpoints and their temperature-scaled copies are attacked with CALIBRATE_RECIPES
 # (default "pwws textfooler", the score-based attacks of Raina et al.) into runs/...-calibration.
+# The check alone, of a checkpoint whose part ran on another host (it retrains the checkpoint in the check's own
+# run directory; compare the SHA-256 in its run.json with the part's before joining):
+#   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh check --method freeat --train-seed 0
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed only when the retrained checkpoints have the same SHA-256: MiniLM retrained to the same
 # weights on other hosts, MPNet FreeLB did not (same dev history), so finish a cut part on the host that trained
@@ -68,6 +71,20 @@ part_name() { local method="" seed=""; while [ $# -gt 0 ]; do case "$1" in
                 --method) method=$2; shift ;; --train-seed) seed=$2; shift ;; esac; shift; done
               echo "${method:?part needs --method}-seed${seed:?part needs --train-seed}"; }
 
+# The temperature-scaling check (Raina et al.) of a part's checkpoints, in a run directory of its own: each
+# checkpoint and NAME@calibrated under CALIBRATE_RECIPES (default "pwws textfooler"). It links to the part's
+# checkpoints when the part ran on this host; otherwise it trains them (deterministically) in its own directory.
+calibration_check() {  # RUN_DIR PART_ARGS...
+  local run_dir=$1; shift
+  local recipes recipe_args=(); read -ra recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
+  for r in "${recipes[@]}"; do recipe_args+=(--recipe "$r"); done
+  mkdir -p "$run_dir-calibration"
+  [ -d "$run_dir/checkpoints" ] && ln -sfn "../$(basename "$run_dir")/checkpoints" "$run_dir-calibration/checkpoints"
+  timeout "${CALIBRATE_SECONDS:-180}" python3 -m robust_eval run "$EXPERIMENT" "$@" "${recipe_args[@]}" \
+      --calibrate "${CALIBRATE_DATA:-mr:dev}" --jobs "${JOBS:-16}" --out "$run_dir-calibration" --no-progress \
+      > "$OUT/calibration-$(basename "$run_dir").log" 2>&1 || true
+  tail -12 "$OUT/calibration-$(basename "$run_dir").log"; }
+
 case "$1" in
 train)
   stash; install
@@ -83,23 +100,19 @@ part)
   timeout "${PART_SECONDS:-540}" python3 -m robust_eval run "$EXPERIMENT" "$@" --jobs "${JOBS:-16}" --out "$run_dir" \
       --no-progress > "$OUT/part.log" 2>&1 || true
   tail -25 "$OUT/part.log"
-  # The temperature-scaling check (Raina et al.) of the same checkpoints, in a run directory of its own that
-  # links to them: each checkpoint and NAME@calibrated under CALIBRATE_RECIPES (empty: no check).
-  read -ra calibrate_recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
   parts=("$(basename "$run_dir")")
-  if [ ${#calibrate_recipes[@]} -gt 0 ]; then
-    mkdir -p "$run_dir-calibration"; ln -sfn "../$(basename "$run_dir")/checkpoints" "$run_dir-calibration/checkpoints"
-    recipe_args=(); for r in "${calibrate_recipes[@]}"; do recipe_args+=(--recipe "$r"); done
-    timeout "${CALIBRATE_SECONDS:-180}" python3 -m robust_eval run "$EXPERIMENT" "$@" "${recipe_args[@]}" \
-        --calibrate "${CALIBRATE_DATA:-mr:dev}" --jobs "${JOBS:-16}" --out "$run_dir-calibration" --no-progress \
-        > "$OUT/calibration.log" 2>&1 || true
-    tail -12 "$OUT/calibration.log"
-    parts+=("$(basename "$run_dir")-calibration")
-  fi
+  read -ra calibrate_recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
+  if [ ${#calibrate_recipes[@]} -gt 0 ]; then calibration_check "$run_dir" "$@"; parts+=("$(basename "$run_dir")-calibration"); fi
   # Records and reports without the checkpoints (a checkpoint folder without weights placed in .gpu/prior would
   # pass for trained); their training cards apart.
   tar -cJf "$OUT/$(basename "$run_dir").tar.xz" --exclude=checkpoints -C runs "${parts[@]}"
   tar -cJf "$OUT/cards.tar.xz" "$run_dir"/checkpoints/*/training.json "$run_dir"/checkpoints/*/README.md
+  ;;
+check)
+  stash; install
+  shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)-$(part_name "$@")
+  calibration_check "$run_dir" "$@"
+  tar -cJf "$OUT/$(basename "$run_dir")-calibration.tar.xz" --exclude=checkpoints -C runs "$(basename "$run_dir")-calibration"
   ;;
 evaluate)
   stash
@@ -150,5 +163,5 @@ PY
   cards=(); for c in "$VANILLA" "$AUGMENTED"; do [ -d "$c" ] && cards+=("$c/training.json" "$c/README.md"); done
   tar -cJf "$OUT/cards.tar.xz" "${cards[@]}"
   ;;
-*) echo "usage: gpu_validity.sh train|stash|evaluate|part" >&2; exit 2 ;;
+*) echo "usage: gpu_validity.sh train|stash|evaluate|part|check" >&2; exit 2 ;;
 esac
