@@ -15,18 +15,10 @@ from typing import Any, Sequence
 
 from robust_eval.core.errors import RobustEvalError
 from robust_eval.experiment import EXPERIMENT_COPY
-from robust_eval.pipeline.store import RUN_FILE, RecordStore, read_records, read_run, record_key
+from robust_eval.pipeline.store import RUN_FILE, RecordStore, comparable_config, read_records, read_run, record_key
 from robust_eval.pipeline.plan import SEED_IN_NAME
 
 SHARED_KEYS = ("format", "data", "seed")
-DATA_SPELLING = ("limit",)  # how the examples were chosen; the digest and count say which they are
-
-
-def _comparable(config: dict[str, Any], key: str) -> Any:
-    """What must agree under `key` for two parts to join: the data's examples, not how the limit was spelt
-    (`--limit 1000` on a 1000-example split selects the same examples as no limit)."""
-    value = config[key]
-    return {k: v for k, v in value.items() if k not in DATA_SPELLING} if key == "data" else value
 
 
 def _union(parts: Sequence[tuple[str, dict[str, Any]]], key: str, identity: str) -> list[dict[str, Any]]:
@@ -84,9 +76,11 @@ def merge_runs(
             raise RobustEvalError(f"{source} holds no {RUN_FILE}: pass output directories of evaluate or run")
         runs.append((Path(source).name, run))
     first_name, first = runs[0]
+    first_comparable = comparable_config(first["config"])
     for name, run in runs[1:]:
+        comparable = comparable_config(run["config"])
         for key in SHARED_KEYS:
-            if _comparable(run["config"], key) != _comparable(first["config"], key):
+            if comparable[key] != first_comparable[key]:
                 raise RobustEvalError(f"{name} and {first_name} differ in '{key}': only runs on the same examples and seed join")
     configs = [(name, run["config"]) for name, run in runs]
     kept = _keep(_union(configs, "checkpoints", "sha256"), checkpoints, "checkpoint")

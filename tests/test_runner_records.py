@@ -63,6 +63,18 @@ def test_other_configuration_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "records.jsonl").read_bytes() == before
 
 
+def test_the_same_examples_chosen_by_another_limit_spelling_resume(tmp_path: Path) -> None:
+    # A run joined from parts evaluated without a limit resumes under `--limit N` on the same N examples
+    # (same digest and count), as a merge joins them; other examples are still refused.
+    data = {"name": "mr:test", "sha256": "abc", "examples": 1000, "limit": None}
+    with RecordStore(tmp_path, dict(CONFIG, data=data)) as store:
+        store.append(record(0))
+    with RecordStore(tmp_path, dict(CONFIG, data=dict(data, limit=1000))) as store:
+        assert [r["example_id"] for r in store.records] == ["e0"]
+    with pytest.raises(RobustEvalError, match="differs in: data"):
+        RecordStore(tmp_path, dict(CONFIG, data=dict(data, sha256="other", limit=1000)))
+
+
 def test_records_without_run_file_or_a_broken_run_file_are_refused(tmp_path: Path) -> None:
     (tmp_path / "records.jsonl").write_text(json.dumps(record(0)) + "\n")
     with pytest.raises(RobustEvalError, match="no run.json"):

@@ -21,6 +21,7 @@ from robust_eval.core.errors import RobustEvalError
 
 RUN_FILE = "run.json"
 RECORDS_GLOB = "records*.jsonl"
+DATA_SPELLING = ("limit",)  # how the examples were chosen; the digest and count say which they are
 
 Record = dict[str, Any]
 RecordKey = tuple[str, str, str, str]
@@ -157,6 +158,15 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
+def comparable_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration as two runs must agree on it: the data's examples, not how the limit was spelt
+    (`--limit 1000` on a 1000-example split selects the same examples as no limit)."""
+    normalized = json.loads(json.dumps(config))
+    if isinstance(normalized.get("data"), dict):
+        normalized["data"] = {k: v for k, v in normalized["data"].items() if k not in DATA_SPELLING}
+    return normalized
+
+
 def claim_run_dir(out_dir: Path, config: Mapping[str, Any], environment: Mapping[str, Any] | None = None) -> None:
     """Create `out_dir` with its `run.json`, or check that the `run.json` there has the same configuration."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -167,10 +177,11 @@ def claim_run_dir(out_dir: Path, config: Mapping[str, Any], environment: Mapping
         if any(out_dir.glob(RECORDS_GLOB)):
             raise RobustEvalError(f"{out_dir} holds records but no {RUN_FILE}; choose another --out directory")
         write_json_atomic(out_dir / RUN_FILE, {"config": config, "environment": environment or {}})
-    elif existing["config"] != json.loads(json.dumps(config)):
-        changed = _changed_keys(existing["config"], config)
+        return
+    old, new = comparable_config(existing["config"]), comparable_config(config)
+    if old != new:
         raise RobustEvalError(
-            f"{out_dir} holds records of a different configuration (differs in: {changed}); "
+            f"{out_dir} holds records of a different configuration (differs in: {_changed_keys(old, new)}); "
             "choose another --out directory or rerun with the original settings"
         )
 
@@ -248,6 +259,5 @@ class RecordStore:
 
 def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     """Comma-separated top-level keys whose values differ between two configurations."""
-    normalized = json.loads(json.dumps(new))
-    keys = sorted(k for k in set(old) | set(normalized) if old.get(k) != normalized.get(k))
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return ", ".join(keys) or "unknown"
