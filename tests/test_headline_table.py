@@ -1,4 +1,4 @@
-"""The README's results tables (benchmarks/headline_table.py) on committed runs of one seed and of unequal seeds."""
+"""The README's results tables (benchmarks/headline_table.py) on committed runs of one seed and of three."""
 
 from __future__ import annotations
 
