@@ -31,8 +31,8 @@
 #   EXPERIMENT=benchmarks/headline/mr-minilm.toml OUT=DIR bash benchmarks/gpu_validity.sh check --method freeat --train-seed 0
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed only when the retrained checkpoints have the same SHA-256: MiniLM retrained to the same
-# weights on other hosts, MPNet FreeLB did not (same dev history), so finish a cut part on the host that trained
-# it where possible. A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
+# weights on other hosts (an H100's too), MPNet FreeLB did not (same dev history), so finish a cut part on the
+# host that trained it where possible. A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
 #   robust-eval merge reports/mr-minilm --checkpoint yopo-seed1 --out .gpu/prior/mr-minilm-yopo-seed1
 # TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
 # Environment: RECIPES (vanilla, run in order by all workers), SIDE_BY_SIDE (vanilla recipes run after them,
@@ -72,8 +72,9 @@ part_name() { local method="" seed=""; while [ $# -gt 0 ]; do case "$1" in
               echo "${method:?part needs --method}-seed${seed:?part needs --train-seed}"; }
 
 # The temperature-scaling check (Raina et al.) of a part's checkpoints, in a run directory of its own: each
-# checkpoint and NAME@calibrated under CALIBRATE_RECIPES (default "pwws textfooler"). It links to the part's
-# checkpoints when the part ran on this host; otherwise it trains them (deterministically) in its own directory.
+# checkpoint and NAME@calibrated under CALIBRATE_RECIPES (default "pwws textfooler"; empty: a part runs no check).
+# It links to the part's checkpoints when the part ran on this host; otherwise it trains them (deterministically)
+# in its own directory.
 calibration_check() {  # RUN_DIR PART_ARGS...
   local run_dir=$1; shift
   local recipes recipe_args=(); read -ra recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
