@@ -32,7 +32,8 @@
 # Records of an earlier, unfinished run placed in .gpu/prior/ (or left under runs/ by an earlier evaluate on the
 # same host) are resumed only when the retrained checkpoints have the same SHA-256: MiniLM retrained to the same
 # weights on other hosts (an H100's too), MPNet FreeLB did not (same dev history), so finish a cut part on the
-# host that trained it where possible. A part cut short is resumed from joined results by cutting its checkpoint out of them, e.g.
+# host that trained it where possible. A part cut short is resumed from joined results by cutting its checkpoint
+# out of them, e.g.
 #   robust-eval merge reports/mr-minilm --checkpoint yopo-seed1 --out .gpu/prior/mr-minilm-yopo-seed1
 # TRAIN_LIMIT / EVAL_LIMIT (examples) shrink the run for a check on a CPU.
 # Environment: RECIPES (vanilla, run in order by all workers), SIDE_BY_SIDE (vanilla recipes run after them,
@@ -72,12 +73,13 @@ part_name() { local method="" seed=""; while [ $# -gt 0 ]; do case "$1" in
               echo "${method:?part needs --method}-seed${seed:?part needs --train-seed}"; }
 
 # The temperature-scaling check (Raina et al.) of a part's checkpoints, in a run directory of its own: each
-# checkpoint and NAME@calibrated under CALIBRATE_RECIPES (default "pwws textfooler"; empty: a part runs no check).
+# checkpoint and NAME@calibrated under CALIBRATE_RECIPES (default "pwws textfooler"; empty: no check, status 1).
 # It links to the part's checkpoints when the part ran on this host; otherwise it trains them (deterministically)
 # in its own directory.
 calibration_check() {  # RUN_DIR PART_ARGS...
   local run_dir=$1; shift
   local recipes recipe_args=(); read -ra recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
+  [ ${#recipes[@]} -gt 0 ] || return 1
   for r in "${recipes[@]}"; do recipe_args+=(--recipe "$r"); done
   mkdir -p "$run_dir-calibration"
   [ -d "$run_dir/checkpoints" ] && ln -sfn "../$(basename "$run_dir")/checkpoints" "$run_dir-calibration/checkpoints"
@@ -102,8 +104,7 @@ part)
       --no-progress > "$OUT/part.log" 2>&1 || true
   tail -25 "$OUT/part.log"
   parts=("$(basename "$run_dir")")
-  read -ra calibrate_recipes <<< "${CALIBRATE_RECIPES-pwws textfooler}"
-  if [ ${#calibrate_recipes[@]} -gt 0 ]; then calibration_check "$run_dir" "$@"; parts+=("$(basename "$run_dir")-calibration"); fi
+  if calibration_check "$run_dir" "$@"; then parts+=("$(basename "$run_dir")-calibration"); fi
   # Records and reports without the checkpoints (a checkpoint folder without weights placed in .gpu/prior would
   # pass for trained); their training cards apart.
   tar -cJf "$OUT/$(basename "$run_dir").tar.xz" --exclude=checkpoints -C runs "${parts[@]}"
@@ -112,7 +113,7 @@ part)
 check)
   stash; install
   shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)-$(part_name "$@")
-  calibration_check "$run_dir" "$@"
+  calibration_check "$run_dir" "$@" || { echo "check: CALIBRATE_RECIPES is empty; name the recipes to check" >&2; exit 2; }
   tar -cJf "$OUT/$(basename "$run_dir")-calibration.tar.xz" --exclude=checkpoints -C runs "$(basename "$run_dir")-calibration"
   ;;
 evaluate)
