@@ -67,10 +67,12 @@ install() { for bundle in runs/volumes/*/; do
             done
             python3 -c "import spacy, lemminflect, greenlet; print('spacy', spacy.__version__)"; }
 
-# METHOD-seedS of a part's `--method METHOD --train-seed S` arguments.
-part_name() { local method="" seed=""; while [ $# -gt 0 ]; do case "$1" in
-                --method) method=$2; shift ;; --train-seed) seed=$2; shift ;; esac; shift; done
-              echo "${method:?part needs --method}-seed${seed:?part needs --train-seed}"; }
+# METHOD-seedS of a part's `--method METHOD --train-seed S` arguments; several of either are joined by "_"
+# (`check --method freeat --train-seed 0 --train-seed 1` runs in runs/EXPERIMENT-freeat-seed0_1-calibration).
+part_name() { local methods=() seeds=(); while [ $# -gt 0 ]; do case "$1" in
+                --method) methods+=("$2"); shift ;; --train-seed) seeds+=("$2"); shift ;; esac; shift; done
+              [ ${#methods[@]} -gt 0 ] && [ ${#seeds[@]} -gt 0 ] || { echo "part needs --method and --train-seed" >&2; exit 2; }
+              local IFS=_; echo "${methods[*]}-seed${seeds[*]}"; }
 
 # The temperature-scaling check (Raina et al.) of a part's checkpoints, in a run directory of its own: each
 # checkpoint and NAME@calibrated under CALIBRATE_RECIPES (default "pwws textfooler"; empty: no check, status 1).
