@@ -17,7 +17,8 @@
 #                                      # with .bundle/core/volume-1, .gpu/wheels, .gpu/site.tar.xz (and .gpu/prior)
 #   bash benchmarks/gpu_validity.sh stash          # once per further volume of .bundle/b, .bundle/minilm
 #                                                  # (and .bundle/mpnet, which also needs minilm's sentence encoder)
-# Every stashed bundle is installed (with the wheels in its volumes) by the first evaluate, part or check on a host.
+# Every stashed bundle is installed (with the wheels in its volumes) by the first evaluate, part or check on a host,
+# or by `install` (before parts that run side by side, each with JOBS / their number workers).
 #   bash benchmarks/gpu_validity.sh train          # the vanilla and SEAR-augmented checkpoints, for evaluate
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # results in DIR
 # or, in place of train and evaluate, a part of an experiment (trained and evaluated by `robust-eval run`,
@@ -99,6 +100,7 @@ train)
       --batch-size 32 --max-length 64 --augment sears "${train_limit[@]}" --output "$AUGMENTED" --no-progress | tail -2
   ;;
 stash) stash ;;
+install) stash; install ;;
 part)
   stash; install
   shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)-$(part_name "$@")
