@@ -18,7 +18,9 @@
 #   bash benchmarks/gpu_validity.sh stash          # once per further volume of .bundle/b, .bundle/minilm
 #                                                  # (and .bundle/mpnet, which also needs minilm's sentence encoder)
 # Every stashed bundle is installed (with the wheels in its volumes) by the first evaluate, part or check on a host,
-# or by `install` (before parts that run side by side, each with JOBS / their number workers).
+# or by `install`, after which parts can run side by side, sharing the host's workers, e.g.
+#   bash benchmarks/gpu_validity.sh install; for part in "yopo 1" "pgd 0"; do set -- $part; mkdir -p DIR/$1
+#     OUT=DIR/$1 JOBS=8 bash benchmarks/gpu_validity.sh part --method $1 --train-seed $2 & done; wait
 #   bash benchmarks/gpu_validity.sh train          # the vanilla and SEAR-augmented checkpoints, for evaluate
 #   OUT=DIR bash benchmarks/gpu_validity.sh evaluate   # results in DIR
 # or, in place of train and evaluate, a part of an experiment (trained and evaluated by `robust-eval run`,
@@ -55,7 +57,8 @@ stash() { mkdir -p runs/volumes
           for v in .bundle/*/volume-*; do
             [ -d "$v" ] && { bundle=runs/volumes/$(basename "$(dirname "$v")"); mkdir -p "$bundle"; cp -r "$v" "$bundle/"; }
           done
-          if [ -f .gpu/site.tar.xz ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi
+          # once per host: parts side by side must not rewrite the packages that the other one imports
+          if [ -f .gpu/site.tar.xz ] && [ ! -d runs/site ]; then mkdir -p runs/site; tar -xJf .gpu/site.tar.xz -C runs/site; fi
           for prior in .gpu/prior/*/; do [ -d "$prior" ] && cp -rn "$prior" runs/; done; ls runs/volumes/*; }
 # The volumes' resources and wheels, installed once per host and bundle.
 install() { for bundle in runs/volumes/*/; do
