@@ -94,6 +94,11 @@ calibration_check() {  # RUN_DIR PART_ARGS...
       > "$OUT/calibration-$(basename "$run_dir").log" 2>&1 || true
   tail -12 "$OUT/calibration-$(basename "$run_dir").log"; }
 
+# A part's or check's run directory, named (and its arguments checked) before anything is installed.
+case "$1" in part|check)
+  [ -n "${EXPERIMENT:-}" ] || { echo "set EXPERIMENT to an experiment file, e.g. benchmarks/headline/mr-minilm.toml" >&2; exit 2; }
+  run_dir=runs/$(basename "$EXPERIMENT" .toml)-$(part_name "${@:2}") ;;
+esac
 case "$1" in
 train)
   stash; install
@@ -105,8 +110,7 @@ train)
 stash) stash ;;
 install) stash; install ;;
 part)
-  stash; install
-  shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)-$(part_name "$@")
+  shift; stash; install
   timeout "${PART_SECONDS:-540}" python3 -m robust_eval run "$EXPERIMENT" "$@" --jobs "${JOBS:-16}" --out "$run_dir" \
       --no-progress > "$OUT/part.log" 2>&1 || true
   tail -25 "$OUT/part.log"
@@ -118,8 +122,7 @@ part)
   tar -cJf "$OUT/cards.tar.xz" "$run_dir"/checkpoints/*/training.json "$run_dir"/checkpoints/*/README.md
   ;;
 check)
-  stash; install
-  shift; run_dir=runs/$(basename "${EXPERIMENT:?set EXPERIMENT to an experiment file}" .toml)-$(part_name "$@")
+  shift; stash; install
   calibration_check "$run_dir" "$@" || { echo "check: CALIBRATE_RECIPES is empty; name the recipes to check" >&2; exit 2; }
   tar -cJf "$OUT/$(basename "$run_dir")-calibration.tar.xz" --exclude=checkpoints -C runs "$(basename "$run_dir")-calibration"
   ;;
@@ -172,5 +175,5 @@ PY
   cards=(); for c in "$VANILLA" "$AUGMENTED"; do [ -d "$c" ] && cards+=("$c/training.json" "$c/README.md"); done
   tar -cJf "$OUT/cards.tar.xz" "${cards[@]}"
   ;;
-*) echo "usage: gpu_validity.sh train|stash|evaluate|part|check" >&2; exit 2 ;;
+*) echo "usage: gpu_validity.sh train|stash|install|evaluate|part|check" >&2; exit 2 ;;
 esac
